@@ -1,0 +1,51 @@
+"""Shared helpers for benchmarks: where the data is, timing, JSON results."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "benchmarks" / "results"
+
+
+def data_root() -> Path:
+    """../shared/data relative to the repo root (or $IMGRESTORE_DATA); exits with a clear skip."""
+    root = Path(os.environ.get("IMGRESTORE_DATA", REPO.parent / "shared" / "data"))
+    if not (root / "test").is_dir():
+        print(f"SKIPPED: benchmark data not found at {root} (set IMGRESTORE_DATA to the shared/data folder)")
+        sys.exit(0)
+    return root
+
+
+def median_seconds(function: Callable[[], Any], repeats: int = 5, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        function()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def machine() -> dict[str, Any]:
+    import onnxruntime
+
+    return {"python": platform.python_version(), "processor": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(), "onnxruntime": onnxruntime.__version__,
+            "providers": onnxruntime.get_available_providers()}
+
+
+def save(name: str, payload: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps({"machine": machine(), **payload}, indent=2) + "\n")
+    print(f"results written to {path.relative_to(REPO)}")
+    return path

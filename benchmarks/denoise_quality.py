@@ -1,0 +1,157 @@
+"""Denoising quality: PSNR/SSIM of our shipped models against classical methods and an anchor.
+
+Noise protocol (as users meet noise): for each image and sigma, Gaussian noise from
+numpy.random.default_rng(seed) is added in float to the clean 8-bit image, then rounded and
+clipped to 8 bits. PSNR/SSIM are computed on the whole image against the clean 8-bit original,
+with the restored image rounded to 8 bits as it would be saved.
+
+Methods: ours (sigma given), ours-blind (sigma estimated from the image), OpenCV NL-means with h
+tuned per sigma on training images (never test images), BM3D / CBM3D (PyPI `bm3d`), and the DnCNN-S
+sigma=25 anchor (gray, sigma 25 only; loaded into our own DnCNN definition, comparison only).
+
+    python benchmarks/denoise_quality.py                       # everything (slow: BM3D)
+    python benchmarks/denoise_quality.py --sets BSD68 --sigmas 25 --methods ours,bm3d
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import REPO, data_root, save  # noqa: E402
+
+from imgrestore.images import read_image  # noqa: E402
+from imgrestore.metrics import psnr, ssim  # noqa: E402
+from imgrestore.noise import add_gaussian_noise, estimate_sigma  # noqa: E402
+from imgrestore.runtime import OnnxModel  # noqa: E402
+from imgrestore.weights import locate  # noqa: E402
+
+GRAY_SETS = ("Set12", "BSD68")
+COLOR_SETS = ("CBSD68", "Kodak24", "McMaster")
+ALL_METHODS = ("ours", "ours-blind", "nlmeans", "bm3d", "dncnn-anchor")
+NLM_FACTORS = (0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2)
+
+
+def load_set(root: Path, name: str, limit: int | None) -> list[tuple[str, np.ndarray]]:
+    paths = sorted((root / "test" / name).glob("*.png"))[:limit]
+    color = name in COLOR_SETS
+    images = []
+    for path in paths:
+        picture = read_image(path)
+        pixels = picture.color if color else picture.color[:, :, :1]
+        images.append((path.name, pixels))
+    return images
+
+
+@lru_cache(maxsize=None)
+def ours(color: bool) -> OnnxModel:
+    return OnnxModel(locate("denoise-color" if color else "denoise-gray").file)
+
+
+def run_ours(noisy: np.ndarray, sigma: float | None) -> np.ndarray:
+    model = ours(noisy.shape[2] == 3)
+    image = noisy.transpose(2, 0, 1).astype(np.float32) / 255
+    if sigma is None:
+        sigma = estimate_sigma(noisy.astype(np.float64))
+    out = model.run_image({"image": image, "sigma": np.array([sigma / 255], np.float32)})
+    return out.transpose(1, 2, 0) * 255
+
+
+def nlmeans(noisy: np.ndarray, h: float) -> np.ndarray:
+    if noisy.shape[2] == 1:
+        return cv2.fastNlMeansDenoising(noisy[:, :, 0], None, h=h, templateWindowSize=7, searchWindowSize=21)[:, :, None]
+    bgr = cv2.cvtColor(noisy, cv2.COLOR_RGB2BGR)
+    out = cv2.fastNlMeansDenoisingColored(bgr, None, h=h, hColor=h, templateWindowSize=7, searchWindowSize=21)
+    return cv2.cvtColor(out, cv2.COLOR_BGR2RGB)
+
+
+def tune_nlmeans(root: Path, sigma: float, color: bool) -> float:
+    """Best h/sigma factor on six training images (train/, never test/)."""
+    folder = root / "train" / ("Sun_Hays80" if color else "Train400")
+    rng = np.random.default_rng(99)
+    images = []
+    for path in sorted(folder.iterdir())[:6]:
+        pixels = read_image(path).color
+        pixels = pixels[:256, :256] if color else pixels[:, :, :1]
+        images.append(pixels)
+    best = max(NLM_FACTORS, key=lambda f: np.mean([
+        psnr(nlmeans(add_gaussian_noise(img, sigma, rng), f * sigma), img) for img in images]))
+    return best * sigma
+
+
+def run_bm3d(noisy: np.ndarray, sigma: float) -> np.ndarray:
+    import bm3d
+
+    x = noisy.astype(np.float64) / 255
+    if noisy.shape[2] == 1:
+        return bm3d.bm3d(x[:, :, 0], sigma_psd=sigma / 255)[:, :, None] * 255
+    return bm3d.bm3d_rgb(x, sigma / 255) * 255
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sets", default=",".join(GRAY_SETS + COLOR_SETS))
+    parser.add_argument("--sigmas", default="15,25,50")
+    parser.add_argument("--methods", default=",".join(ALL_METHODS))
+    parser.add_argument("--bm3d-sets", default="BSD68,CBSD68", help="BM3D is slow: only on these sets")
+    parser.add_argument("--limit", type=int, default=None, help="first N images of each set")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--name", default="denoise_quality")
+    args = parser.parse_args()
+    root = data_root()
+    methods = args.methods.split(",")
+    sigmas = [float(s) for s in args.sigmas.split(",")]
+    print(__doc__.split("\n\n")[1])
+    results: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
+    for set_name in args.sets.split(","):
+        images = load_set(root, set_name, args.limit)
+        color = set_name in COLOR_SETS
+        for sigma in sigmas:
+            rng = np.random.default_rng(args.seed)
+            noisy_images = [(name, clean, add_gaussian_noise(clean, sigma, rng)) for name, clean in images]
+            row: dict[str, dict[str, float]] = {}
+            runners = {
+                "noisy": lambda n: n.astype(np.float64),
+                "ours": lambda n: run_ours(n, sigma),
+                "ours-blind": lambda n: run_ours(n, None),
+            }
+            if "nlmeans" in methods:
+                h = tune_nlmeans(root, sigma, color)
+                runners["nlmeans"] = lambda n, h=h: nlmeans(n, h)
+            if "bm3d" in methods and set_name in args.bm3d_sets.split(","):
+                runners["bm3d"] = lambda n: run_bm3d(n, sigma)
+            if "dncnn-anchor" in methods and not color and sigma == 25:
+                from dncnn_anchor import load_dncnn
+
+                dncnn = load_dncnn(root / "anchors" / "dncnn_25.pth")
+                runners["dncnn-anchor"] = lambda n: dncnn(n[:, :, 0])[:, :, None]
+            for method, runner in runners.items():
+                if method != "noisy" and method not in methods:
+                    continue
+                started = time.perf_counter()
+                scores_p, scores_s = [], []
+                for _name, clean, noisy in noisy_images:
+                    restored = np.clip(np.round(runner(noisy)), 0, 255)
+                    scores_p.append(psnr(restored, clean))
+                    scores_s.append(ssim(restored, clean))
+                row[method] = {"psnr": float(np.mean(scores_p)), "ssim": float(np.mean(scores_s)),
+                               "seconds_per_image": (time.perf_counter() - started) / len(noisy_images)}
+                if method == "nlmeans":
+                    row[method]["h"] = h
+            results.setdefault(set_name, {})[f"sigma{int(sigma)}"] = row
+            line = "  ".join(f"{m} {v['psnr']:.2f}/{v['ssim']:.4f}" for m, v in row.items())
+            print(f"{set_name:<9} sigma {sigma:>4.0f}: {line}", flush=True)
+    save(args.name, {"protocol": "float Gaussian noise, rounded and clipped to 8-bit; PSNR dB / SSIM on 8-bit output",
+                     "seed": args.seed, "results": results})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""imgrestore: plugin-based image restoration and translation.
+
+The public API works on numpy arrays and files; it never imports torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from imgrestore.hookspecs import hookimpl
+from imgrestore.task import TaskSpec
+
+__version__ = "0.1.0"
+__all__ = ["TaskSpec", "hookimpl", "list_tasks", "load_task", "run", "__version__"]
+
+
+def list_tasks() -> list[str]:
+    from imgrestore.plugins import get_registry
+
+    return sorted(get_registry().tasks)
+
+
+def load_task(name: str) -> TaskSpec:
+    from imgrestore.plugins import get_registry
+
+    return get_registry().task(name)
+
+
+def run(task: str, image: np.ndarray, model: str | None = None, device: str = "auto", **options: Any) -> np.ndarray:
+    """Apply a task to an H×W or H×W×C uint8/uint16 array (RGB order; a 4th channel is alpha).
+
+    >>> clean = imgrestore.run("denoise", noisy_rgb, sigma=25)
+    """
+    from imgrestore.images import Picture
+    from imgrestore.inference import TaskRunner
+
+    spec = load_task(name=task)
+    array = np.asarray(image)
+    if array.ndim == 2:
+        array = array[:, :, None]
+    alpha = array[:, :, 3].copy() if array.shape[2] == 4 else None
+    picture = Picture(color=np.ascontiguousarray(array[:, :, :3] if alpha is not None else array), alpha=alpha)
+    all_options = {p.name: p.default for p in spec.options}
+    all_options.update(options)
+    result = TaskRunner(spec, all_options, model=model, device=device).run_picture(picture)
+    out = result.color if result.alpha is None else np.dstack([result.color, result.alpha])
+    return out[:, :, 0] if out.shape[2] == 1 and np.asarray(image).ndim == 2 else out

@@ -1,0 +1,3 @@
+from imgrestore.cli import main
+
+main()

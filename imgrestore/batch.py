@@ -1,0 +1,205 @@
+"""The folder pipeline: read -> prepare -> run -> write, with I/O overlapping inference.
+
+Worker threads decode and prepare images (OpenCV and numpy release the GIL) while the main
+thread feeds onnxruntime; finished images are encoded and written atomically on a second pool.
+Same-size images that use the same model are batched; images larger than the tile size are
+tiled. Every file ends as done, skipped or failed-with-a-reason; nothing stops the batch.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from imgrestore.images import Picture, read_image, write_image
+from imgrestore.inference import TaskRunner
+from imgrestore.jobs import Job
+from imgrestore.runtime import OnnxModel
+
+
+@dataclass(frozen=True)
+class Failure:
+    path: Path
+    reason: str
+
+
+@dataclass
+class Summary:
+    done: int = 0
+    skipped: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    seconds: float = 0.0
+    megapixels: float = 0.0
+    devices: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    def line(self) -> str:
+        rate = self.megapixels / self.seconds if self.seconds > 0 else 0.0
+        device = f", on {'/'.join(self.devices)}" if self.devices else ""
+        return (
+            f"done {self.done}, skipped {self.skipped}, failed {self.failed} in {self.seconds:.1f} s "
+            f"({self.megapixels:.1f} MP, {rate:.2f} MP/s{device})"
+        )
+
+
+@dataclass
+class _Prepared:
+    job: Job
+    picture: Picture
+    model: OnnxModel
+    inputs: dict[str, np.ndarray]
+
+
+@dataclass
+class BatchOptions:
+    batch_size: int = 4
+    tile: int | None = None
+    workers: int = 2
+    skip_existing: bool = False
+    quality: int = 95
+
+
+class _Progress:
+    """Thread-safe wrapper around an optional progress callback (one call per finished file)."""
+
+    def __init__(self, callback: Callable[[int], None] | None) -> None:
+        self._callback = callback
+        self._lock = threading.Lock()
+
+    def advance(self) -> None:
+        if self._callback is not None:
+            with self._lock:
+                self._callback(1)
+
+
+def run_jobs(
+    runner: TaskRunner,
+    jobs: list[Job],
+    options: BatchOptions,
+    progress: Callable[[int], None] | None = None,
+) -> Summary:
+    summary = Summary()
+    started = time.perf_counter()
+    tracker = _Progress(progress)
+    lock = threading.Lock()
+    inputs = {job.source.resolve() for job in jobs}
+
+    def fail(job: Job, reason: str) -> None:
+        with lock:
+            summary.failures.append(Failure(job.source, reason))
+        tracker.advance()
+
+    todo = []
+    for job in jobs:
+        if job.destination.resolve() in inputs:
+            fail(job, f"output {job.destination} would overwrite an input")
+        elif options.skip_existing and job.destination.exists():
+            summary.skipped += 1
+            tracker.advance()
+        else:
+            todo.append(job)
+
+    def load(job: Job) -> _Prepared:
+        picture = read_image(job.source)
+        model = runner.model_for(picture)
+        return _Prepared(job, picture, model, runner.prepare(picture, model))
+
+    def save(item: _Prepared, output: np.ndarray) -> None:
+        try:
+            result = runner.finish(output, item.picture)
+            write_image(item.job.destination, result, quality=options.quality)
+        except Exception as error:  # an unwritable file must not stop the others
+            fail(item.job, f"cannot write {item.job.destination}: {_reason(error)}")
+            return
+        height, width = item.picture.size
+        with lock:
+            summary.done += 1
+            summary.megapixels += height * width / 1e6
+        tracker.advance()
+
+    writes: list[Future[None]] = []
+    with ThreadPoolExecutor(options.workers, thread_name_prefix="read") as readers, ThreadPoolExecutor(
+        options.workers, thread_name_prefix="write"
+    ) as writers:
+
+        def run_group(group: list[_Prepared]) -> None:
+            try:
+                names = group[0].inputs.keys()
+                outputs = group[0].model.run({name: np.stack([item.inputs[name] for item in group]) for name in names})
+            except Exception as error:
+                for item in group:
+                    fail(item.job, f"inference failed: {_reason(error)}")
+                return
+            for item, output in zip(group, outputs):
+                writes.append(writers.submit(save, item, output))
+
+        def run_tiled(item: _Prepared) -> None:
+            try:
+                output = item.model.run_image(item.inputs, tile=options.tile, batch_size=options.batch_size)
+            except Exception as error:
+                fail(item.job, f"inference failed: {_reason(error)}")
+                return
+            writes.append(writers.submit(save, item, output))
+
+        pending: OrderedDict[tuple[Any, ...], list[_Prepared]] = OrderedDict()
+        window = max(2 * options.batch_size, 2 * options.workers)
+        futures: list[tuple[Job, Future[_Prepared]]] = []
+        queue = iter(todo)
+        for job in queue:
+            futures.append((job, readers.submit(load, job)))
+            if len(futures) >= window:
+                break
+        while futures:
+            job, future = futures.pop(0)
+            next_job = next(queue, None)
+            if next_job is not None:
+                futures.append((next_job, readers.submit(load, next_job)))
+            try:
+                item = future.result()
+            except Exception as error:
+                fail(job, _reason(error))
+                continue
+            tile = options.tile or item.model.default_tile()
+            height, width = item.picture.size
+            if height > tile or width > tile:
+                run_tiled(item)
+                continue
+            key = (id(item.model),) + tuple((name, value.shape) for name, value in item.inputs.items())
+            pending.setdefault(key, []).append(item)
+            if len(pending[key]) >= options.batch_size:
+                run_group(pending.pop(key))
+            elif sum(len(group) for group in pending.values()) > 2 * options.batch_size:
+                run_group(pending.pop(next(iter(pending))))
+        for group in pending.values():
+            run_group(group)
+        for write in writes:
+            write.result()
+
+    summary.seconds = time.perf_counter() - started
+    summary.devices = tuple(sorted({model.device_label for model in runner.loaded}))
+    summary.failures.sort(key=lambda failure: str(failure.path))
+    return summary
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def print_failures(summary: Summary) -> None:
+    import click
+
+    if summary.failures:
+        click.echo(f"{summary.failed} file(s) failed:", err=True)
+        for failure in summary.failures:
+            click.echo(f"  {failure.path}: {failure.reason}", err=True)

@@ -1,0 +1,263 @@
+"""The `imgrestore` command line.
+
+Task commands are built lazily from the plugin registry: `imgrestore --help` imports the plugin
+modules (light by contract) but never torch or onnxruntime. `train` and `export` import torch
+only once a task's subcommand actually runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from imgrestore import __version__
+from imgrestore.plugins import DuplicateTaskError, Registry, get_registry
+from imgrestore.task import TaskSpec
+
+DEVICES = click.Choice(["auto", "cpu", "cuda", "tensorrt"])
+_warned = False
+
+
+def _registry() -> Registry:
+    global _warned
+    try:
+        registry = get_registry()
+    except DuplicateTaskError as error:
+        raise click.ClickException(str(error)) from None
+    if not _warned:
+        _warned = True
+        for info in registry.failures:
+            click.echo(f"imgrestore: plugin {info.name!r} ({info.module}) failed to load: {info.error}", err=True)
+    return registry
+
+
+class _TaskGroup(click.Group):
+    """A group whose extra subcommands come from the registered tasks, built on demand."""
+
+    def __init__(self, *args: Any, task_command: Any = None, needs: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._task_command = task_command
+        self._needs = needs  # a TaskSpec field the task must fill to appear here ("recipe", "export")
+
+    def _tasks(self) -> dict[str, TaskSpec]:
+        tasks = _registry().tasks
+        return {name: spec for name, spec in tasks.items() if not self._needs or getattr(spec, self._needs)}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        own = super().list_commands(ctx)
+        return own + sorted(name for name in self._tasks() if name not in own)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is not None:
+            return command
+        spec = self._tasks().get(name)
+        return self._task_command(spec) if spec is not None else None
+
+
+# ---------------------------------------------------------------- inference commands
+
+
+def _inference_command(spec: TaskSpec) -> click.Command:
+    def callback(**values: Any) -> None:
+        _run_inference(spec, values)
+
+    params: list[click.Parameter] = [
+        click.Argument(["input"], type=click.Path(exists=True, path_type=Path)),
+        click.Argument(["output"], type=click.Path(path_type=Path)),
+        *spec.options,
+        click.Option(["--model"], default=None, help="A shipped model name or an .onnx file (default: chosen by the task)."),
+        click.Option(["--device"], type=DEVICES, default="auto", show_default=True,
+                     help="auto = CUDA when onnxruntime can load it, else CPU."),
+        click.Option(["--batch-size"], type=click.IntRange(1), default=4, show_default=True,
+                     help="Images (or tiles) of the same size run together."),
+        click.Option(["--tile"], type=click.IntRange(64), default=None,
+                     help="Tile side for large images [default: 1024 on CPU, 2048 on GPU]."),
+        click.Option(["-r", "--recursive"], is_flag=True, help="Process subfolders, mirrored in OUTPUT."),
+        click.Option(["--skip-existing"], is_flag=True, help="Skip inputs whose output exists (resume a run)."),
+        click.Option(["--format", "output_format"], type=click.Choice(["png", "jpg", "tif", "webp", "bmp"]),
+                     default=None, help="Output format for a folder run [default: the input's]."),
+        click.Option(["--quality"], type=click.IntRange(1, 101), default=95, show_default=True,
+                     help="JPEG/WebP quality (101 = lossless WebP)."),
+        click.Option(["--workers"], type=click.IntRange(1), default=2, show_default=True,
+                     help="Threads decoding and encoding images."),
+        click.Option(["-v", "--verbose"], is_flag=True, help="Show onnxruntime's messages and per-model details."),
+    ]
+    return click.Command(
+        spec.name,
+        callback=callback,
+        params=params,
+        help=f"{spec.summary}\n\nINPUT is an image file or a folder; OUTPUT is a file or a folder.",
+        short_help=spec.summary,
+    )
+
+
+def _run_inference(spec: TaskSpec, values: dict[str, Any]) -> None:
+    from imgrestore.batch import BatchOptions, print_failures, run_jobs
+    from imgrestore.inference import TaskRunner
+    from imgrestore.jobs import plan_jobs
+
+    task_options = {p.name: values[p.name] for p in spec.options}
+    runner = TaskRunner(spec, task_options, model=values["model"], device=values["device"], verbose=values["verbose"])
+    try:
+        plan = plan_jobs(values["input"], values["output"], values["recursive"], values["output_format"])
+    except (FileNotFoundError, ValueError) as error:
+        raise click.UsageError(str(error)) from None
+    if plan.ignored and values["verbose"]:
+        for path in plan.ignored:
+            click.echo(f"ignored (not an image suffix): {path}", err=True)
+    options = BatchOptions(
+        batch_size=values["batch_size"], tile=values["tile"], workers=values["workers"],
+        skip_existing=values["skip_existing"], quality=values["quality"],
+    )
+    show = sys.stderr.isatty()
+    with click.progressbar(length=len(plan.jobs), label=spec.name, file=sys.stderr, hidden=not show) as bar:
+        summary = run_jobs(runner, plan.jobs, options, progress=bar.update)
+    if values["verbose"]:
+        for loaded in runner.loaded:
+            click.echo(f"model {loaded.path.name}: {loaded.provider}", err=True)
+    ignored = f", ignored {len(plan.ignored)} non-image file(s)" if plan.ignored else ""
+    click.echo(summary.line() + ignored, err=True)
+    print_failures(summary)
+    if summary.failed:
+        sys.exit(1)
+
+
+# ---------------------------------------------------------------- train and export
+
+
+def _train_command(spec: TaskSpec) -> click.Command:
+    def callback(**values: Any) -> None:
+        from imgrestore.task import resolve
+        from imgrestore.training.trainer import TrainConfig, train
+
+        task_options = {p.name: values[p.name] for p in spec.train_options}
+        recipe_options = {"data": list(values["data"]), "val": values["val"],
+                          "val_fraction": values["val_fraction"], **task_options}
+        config = TrainConfig(
+            out_dir=values["out"], steps=values["steps"], batch_size=values["batch_size"], lr=values["lr"],
+            seed=values["seed"], checkpoint_every=values["checkpoint_every"],
+            validate_every=values["validate_every"], log_every=values["log_every"], resume=values["resume"],
+            device=values["device"], precision=values["precision"], threads=values["threads"],
+            options=recipe_options,
+        )
+        recipe = resolve(spec.recipe)(recipe_options)
+        final = train(recipe, config)
+        click.echo(f"weights: {final}", err=True)
+
+    params: list[click.Parameter] = [
+        click.Option(["--data"], multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
+                     help="Training images: a folder (searched recursively) or file; repeat for more."),
+        click.Option(["--val"], type=click.Path(exists=True, path_type=Path), default=None,
+                     help="Validation images [default: hold out --val-fraction of --data by file name]."),
+        click.Option(["--val-fraction"], type=click.FloatRange(0, 0.5), default=0.05, show_default=True),
+        click.Option(["--out"], type=click.Path(path_type=Path), required=True,
+                     help="Run folder: checkpoints (last/best .safetensors), log.csv, config.json."),
+        click.Option(["--steps"], type=click.IntRange(1), default=10000, show_default=True),
+        click.Option(["--batch-size"], type=click.IntRange(1), default=16, show_default=True,
+                     help="Per process (under torchrun the global batch is this × processes)."),
+        click.Option(["--lr"], type=float, default=1e-3, show_default=True,
+                     help="Peak learning rate (linear warm-up, cosine decay)."),
+        click.Option(["--seed"], type=int, default=0, show_default=True),
+        click.Option(["--resume"], is_flag=True, help="Continue the run in --out from its last checkpoint."),
+        click.Option(["--checkpoint-every"], type=click.IntRange(1), default=500, show_default=True),
+        click.Option(["--validate-every"], type=click.IntRange(1), default=500, show_default=True),
+        click.Option(["--log-every"], type=click.IntRange(1), default=50, show_default=True),
+        click.Option(["--device"], type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True),
+        click.Option(["--precision"], type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default="auto",
+                     show_default=True, help="auto = bf16 autocast where the GPU or CPU supports it."),
+        click.Option(["--threads"], type=click.IntRange(0), default=0, help="CPU threads for torch (0 = torch's default)."),
+        *spec.train_options,
+    ]
+    return click.Command(spec.name, callback=callback, params=params,
+                         help=f"Train a {spec.name} model with its recipe. Runs under torchrun for several GPUs.")
+
+
+def _export_command(spec: TaskSpec) -> click.Command:
+    def callback(checkpoint: Path, output: Path, fp16: bool, opset: int) -> None:
+        from imgrestore.export import ParityError, export_onnx
+
+        try:
+            report = export_onnx(spec, checkpoint, output, fp16=fp16, opset=opset)
+        except ParityError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(
+            f"wrote {report.path} ({report.parameters:,} parameters); onnx.checker passed; "
+            f"max |onnxruntime - torch| = {report.max_difference:.2e} on {report.parity_size[0]}×"
+            f"{report.parity_size[1]} (tolerance {report.tolerance:g})"
+        )
+
+    return click.Command(
+        spec.name,
+        callback=callback,
+        params=[
+            click.Option(["--checkpoint"], required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+            click.Option(["-o", "--output"], required=True, type=click.Path(dir_okay=False, path_type=Path)),
+            click.Option(["--fp16"], is_flag=True, help="Half-precision weights and arithmetic (float32 inputs/outputs)."),
+            click.Option(["--opset"], type=click.IntRange(17), default=18, show_default=True),
+        ],
+        help=f"Export a {spec.name} checkpoint to ONNX (dynamic batch/height/width) and check parity with torch.",
+    )
+
+
+# ---------------------------------------------------------------- the group
+
+
+@click.group(cls=_TaskGroup, task_command=_inference_command, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="imgrestore")
+def cli() -> None:
+    """Image restoration and translation: run a task on an image or a folder.
+
+    \b
+    imgrestore denoise photos/ clean/         run a task with the shipped model
+    imgrestore train denoise --data DIR ...   train your own model
+    imgrestore export denoise --checkpoint ... -o model.onnx
+    """
+
+
+@cli.group(cls=_TaskGroup, task_command=_train_command, needs="recipe")
+def train() -> None:
+    """Train a task's model (PyTorch; works under torchrun)."""
+
+
+@cli.group(cls=_TaskGroup, task_command=_export_command, needs="export")
+def export() -> None:
+    """Export a trained checkpoint to ONNX."""
+
+
+@cli.command()
+def tasks() -> None:
+    """List the tasks, the plugins providing them and their shipped models."""
+    registry = _registry()
+    for name, spec in sorted(registry.tasks.items()):
+        models = ", ".join(spec.models) or "-"
+        click.echo(f"{name:<12} {spec.summary}\n{'':<12} plugin: {spec.plugin}; models: {models}")
+
+
+@cli.command()
+def plugins() -> None:
+    """List the plugins, their versions and tasks, and any that failed or are disabled."""
+    registry = _registry()
+    for info in registry.plugins.values():
+        if info.blocked:
+            state = "disabled (IMGRESTORE_DISABLE_PLUGINS)"
+        elif info.error:
+            state = f"FAILED: {info.error}"
+        else:
+            state = "tasks: " + (", ".join(info.tasks) or "none")
+        click.echo(f"{info.name:<16} {info.version:<10} {info.module:<28} {state}")
+
+
+def main() -> None:
+    registry_commands_added = getattr(main, "_done", False)
+    if not registry_commands_added:
+        main._done = True  # type: ignore[attr-defined]
+        try:
+            _registry().manager.hook.imgrestore_register_commands(cli=cli)
+        except click.ClickException as error:
+            error.show()
+            sys.exit(2)
+    cli(prog_name="imgrestore")

@@ -1,0 +1,163 @@
+"""torch -> ONNX: dynamic batch/height/width, metadata for the runtime, checker, parity vs torch.
+
+Uses the torch.export-based exporter (`dynamo=True`), which handles PixelShuffle/Unshuffle with
+symbolic sizes. Height and width are declared as multiples of the model's size multiple, so the
+exported graph accepts every size the runtime will feed it (the runtime pads to that multiple).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import torch
+from torch import nn
+
+from imgrestore.runtime import METADATA_KEY, SPATIAL_KINDS, ModelInfo, OnnxModel, pad_to_multiple
+from imgrestore.task import TaskSpec, resolve
+from imgrestore.training.checkpoint import load_weights, read_metadata
+
+PARITY_SIZE = (67, 131)
+PARITY_TOLERANCE = {"fp32": 1e-4, "fp16": 2e-2}
+
+
+@dataclass
+class ExportSpec:
+    example: dict[str, torch.Tensor]
+    """Example inputs, named and ordered as the ONNX inputs (and as the model's forward args)."""
+    info: ModelInfo
+
+
+@dataclass
+class ExportReport:
+    path: Path
+    parameters: int
+    max_difference: float
+    tolerance: float
+    parity_size: tuple[int, int]
+
+
+class ParityError(RuntimeError):
+    """onnxruntime's output differs from torch's by more than the tolerance."""
+
+
+class _HalfPrecision(nn.Module):
+    """fp16 weights and arithmetic inside, float32 at the boundary, so callers never change."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model.half()
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.model(*(value.half() for value in inputs)).float()
+
+
+def load_model(spec: TaskSpec, checkpoint: str | Path) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the task's network from a training checkpoint (`*.safetensors`)."""
+    metadata = read_metadata(checkpoint)
+    if metadata.get("task") != spec.name:
+        raise ValueError(f"{checkpoint} is a checkpoint of task {metadata.get('task')!r}, not {spec.name!r}")
+    model = resolve(spec.model_factory)(**metadata["model_config"])
+    model.load_state_dict(load_weights(checkpoint))
+    return model.eval(), metadata
+
+
+def _dynamic_shapes(spec: ExportSpec) -> tuple[dict[int, Any], ...]:
+    batch = torch.export.Dim("batch", min=1, max=4096)
+    multiple = spec.info.size_multiple
+    height = torch.export.Dim("height", min=1, max=16384 // multiple)
+    width = torch.export.Dim("width", min=1, max=16384 // multiple)
+    shapes = []
+    for entry in spec.info.inputs:
+        if entry.kind in SPATIAL_KINDS:
+            shapes.append({0: batch, 2: multiple * height if multiple > 1 else height,
+                           3: multiple * width if multiple > 1 else width})
+        else:
+            shapes.append({0: batch})
+    return tuple(shapes)
+
+
+def export_onnx(
+    spec: TaskSpec, checkpoint: str | Path, output: str | Path, fp16: bool = False, opset: int = 18
+) -> ExportReport:
+    model, metadata = load_model(spec, checkpoint)
+    export_spec: ExportSpec = resolve(spec.export)(model, metadata["model_config"])
+    names = [entry.name for entry in export_spec.info.inputs]
+    if list(export_spec.example) != names:
+        raise ValueError(f"export example inputs {list(export_spec.example)} do not match {names}")
+    exported = _HalfPrecision(model) if fp16 else model
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        raw = Path(scratch) / "model.onnx"
+        torch.onnx.export(
+            exported,
+            tuple(export_spec.example.values()),
+            str(raw),
+            input_names=names,
+            output_names=[export_spec.info.output],
+            dynamic_shapes=_dynamic_shapes(export_spec),
+            dynamo=True,
+            opset_version=opset,
+            external_data=False,
+            verbose=False,
+        )
+        graph = onnx.load(str(raw))
+    info = export_spec.info
+    _set_metadata(graph, {
+        METADATA_KEY: info.to_json(),
+        "imgrestore.checkpoint": json.dumps({"step": metadata.get("step"), "val_psnr": metadata.get("val_psnr"),
+                                             "precision": "fp16" if fp16 else "fp32"}),
+    })
+    onnx.checker.check_model(graph, full_check=True)
+    temporary = output.with_name(f".{output.name}.part")
+    onnx.save(graph, str(temporary))
+    temporary.replace(output)
+
+    difference = parity_difference(model, export_spec, output)
+    tolerance = PARITY_TOLERANCE["fp16" if fp16 else "fp32"]
+    parameters = sum(p.numel() for p in model.parameters())
+    if not difference <= tolerance:
+        raise ParityError(
+            f"onnxruntime differs from torch by {difference:.3g} (> {tolerance:g}) on a "
+            f"{PARITY_SIZE[0]}×{PARITY_SIZE[1]} input: the export of {output} is wrong"
+        )
+    return ExportReport(output, parameters, difference, tolerance, PARITY_SIZE)
+
+
+def _set_metadata(graph: onnx.ModelProto, values: dict[str, str]) -> None:
+    for key, value in values.items():
+        for entry in graph.metadata_props:
+            if entry.key == key:
+                entry.value = value
+                break
+        else:
+            graph.metadata_props.add(key=key, value=value)
+
+
+def parity_difference(model: nn.Module, spec: ExportSpec, onnx_path: Path, seed: int = 0) -> float:
+    """Max |onnxruntime − torch| on an odd-sized input fed through the runtime's padding path."""
+    generator = torch.Generator().manual_seed(seed)
+    height, width = PARITY_SIZE
+    inputs: dict[str, np.ndarray] = {}
+    for entry, example in zip(spec.info.inputs, spec.example.values()):
+        if entry.kind in SPATIAL_KINDS:
+            shape = (1, example.shape[1], height, width)
+        else:
+            shape = (1, *example.shape[1:])
+        inputs[entry.name] = torch.rand(shape, generator=generator).numpy()
+    onnx_output = OnnxModel(onnx_path, device="cpu").run(inputs)
+    padded = [
+        torch.from_numpy(pad_to_multiple(value, spec.info.size_multiple) if entry.kind in SPATIAL_KINDS else value)
+        for entry, value in zip(spec.info.inputs, inputs.values())
+    ]
+    with torch.no_grad():
+        reference = model.float()(*padded).numpy()
+    scale = spec.info.scale
+    reference = reference[:, :, : height * scale, : width * scale]
+    return float(np.abs(onnx_output - reference).max())

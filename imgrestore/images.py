@@ -1,0 +1,241 @@
+"""Reading and writing images without losing what they had.
+
+Decoding is OpenCV's (it keeps 16-bit samples and alpha, which Pillow does not for RGB), EXIF
+orientation comes from Pillow's header parser (OpenCV's IMREAD_UNCHANGED ignores it). A picture
+is kept as colour (gray or RGB) plus an optional alpha plane, in the sample type it came in.
+
+Alpha policy: models see only the colour channels; the alpha plane is carried beside them and put
+back unchanged when the output has the input's size, or resized (bicubic) when the task scales.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import threading
+import uuid
+import zlib
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"})
+_LOSSY_8BIT = frozenset({".jpg", ".jpeg", ".webp", ".bmp"})
+_NO_ALPHA = frozenset({".jpg", ".jpeg"})
+EXIF_ORIENTATION_TAG = 0x0112
+
+
+class ImageReadError(ValueError):
+    """The file is empty, truncated, corrupt or not an image. The message says which."""
+
+
+@dataclass(frozen=True)
+class Picture:
+    """An image as the pipeline carries it.
+
+    color: H×W×C, C = 1 (gray) or 3 (RGB order), dtype uint8 or uint16.
+    alpha: H×W of the same dtype, or None.
+    """
+
+    color: np.ndarray
+    alpha: np.ndarray | None = None
+
+    @property
+    def max_value(self) -> int:
+        return 65535 if self.color.dtype == np.uint16 else 255
+
+    @property
+    def channels(self) -> int:
+        return self.color.shape[2]
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(height, width)."""
+        return self.color.shape[0], self.color.shape[1]
+
+    def color_float(self) -> np.ndarray:
+        """Colour as float32 in 0..1, H×W×C."""
+        return self.color.astype(np.float32) * np.float32(1.0 / self.max_value)
+
+    def color_8bit(self) -> np.ndarray:
+        if self.color.dtype == np.uint8:
+            return self.color
+        return np.round(self.color.astype(np.float32) / 257.0).astype(np.uint8)
+
+    def with_color_float(self, color: np.ndarray, alpha: np.ndarray | None = None) -> "Picture":
+        """A picture of this one's sample type from float colour in 0..1 (clipped and rounded)."""
+        scaled = np.clip(color, 0.0, 1.0) * self.max_value + 0.5
+        new_alpha = self.alpha if alpha is None else alpha
+        return replace(self, color=scaled.astype(self.color.dtype), alpha=new_alpha)
+
+
+def to_color_mode(pixels: np.ndarray, mode: str) -> np.ndarray:
+    """H×W×C colour to "gray" (ITU-R 601 luma, as Pillow's convert('L')) or "rgb"."""
+    if mode == "gray":
+        if pixels.shape[2] == 1:
+            return pixels
+        gray = cv2.cvtColor(np.ascontiguousarray(pixels), cv2.COLOR_RGB2GRAY)
+        return gray[:, :, None]
+    if mode == "rgb":
+        return pixels if pixels.shape[2] == 3 else np.repeat(pixels, 3, axis=2)
+    raise ValueError(f"unknown colour mode {mode!r}")
+
+
+def read_image(path: str | Path) -> Picture:
+    """Decode a file; raises ImageReadError with a reason a user can act on."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise ImageReadError("is a directory") from None
+    except OSError as error:
+        raise ImageReadError(f"cannot read: {error.strerror or error}") from None
+    return decode_image(data)
+
+
+def decode_image(data: bytes) -> Picture:
+    if not data:
+        raise ImageReadError("empty file")
+    _check_complete(data)
+    decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if decoded is None or decoded.size == 0:
+        raise ImageReadError("not a decodable image (corrupt or unsupported format)")
+    if decoded.dtype not in (np.uint8, np.uint16):
+        raise ImageReadError(f"unsupported sample type {decoded.dtype} (8- and 16-bit are supported)")
+    picture = _split_channels(decoded, gray_alpha=_is_png_gray_alpha(data))
+    orientation = _exif_orientation(data)
+    if orientation not in (None, 1):
+        picture = Picture(
+            color=apply_orientation(picture.color, orientation),
+            alpha=None if picture.alpha is None else apply_orientation(picture.alpha, orientation),
+        )
+    return picture
+
+
+def _check_complete(data: bytes) -> None:
+    """OpenCV decodes truncated JPEGs into half-grey images without complaint: catch that here."""
+    if data[:3] == b"\xff\xd8\xff" and b"\xff\xd9" not in data[-4096:]:
+        raise ImageReadError("truncated JPEG (no end-of-image marker)")
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and b"IEND" not in data[-64:]:
+        raise ImageReadError("truncated PNG (no IEND chunk)")
+
+
+def _is_png_gray_alpha(data: bytes) -> bool:
+    # IHDR is the first chunk; its colour type byte sits at offset 25 (4 = grey + alpha).
+    return data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 25 and data[25] == 4
+
+
+def _split_channels(decoded: np.ndarray, gray_alpha: bool) -> Picture:
+    if decoded.ndim == 2:
+        return Picture(color=decoded[:, :, None])
+    channels = decoded.shape[2]
+    if channels == 1:
+        return Picture(color=decoded)
+    if channels == 2:
+        return Picture(color=decoded[:, :, :1].copy(), alpha=decoded[:, :, 1].copy())
+    if channels == 3:
+        return Picture(color=cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB))
+    alpha = decoded[:, :, 3].copy()
+    if gray_alpha:
+        return Picture(color=decoded[:, :, :1].copy(), alpha=alpha)
+    return Picture(color=cv2.cvtColor(decoded[:, :, :3], cv2.COLOR_BGR2RGB), alpha=alpha)
+
+
+def _exif_orientation(data: bytes) -> int | None:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.getexif().get(EXIF_ORIENTATION_TAG)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return None
+
+
+def apply_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn stored pixels upright according to the EXIF orientation tag (1..8)."""
+    transforms = {
+        1: lambda a: a,
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.swapaxes(0, 1),
+        6: lambda a: np.rot90(a, k=-1),
+        7: lambda a: a.swapaxes(0, 1)[::-1, ::-1],
+        8: lambda a: np.rot90(a, k=1),
+    }
+    transform = transforms.get(orientation, transforms[1])
+    return np.ascontiguousarray(transform(pixels))
+
+
+def encode_image(picture: Picture, suffix: str, quality: int = 95) -> bytes:
+    """Encode for the format named by `suffix`, keeping depth and alpha where the format can."""
+    suffix = suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise ValueError(f"cannot write {suffix!r} files (supported: {', '.join(sorted(IMAGE_SUFFIXES))})")
+    if picture.color.dtype == np.uint16 and suffix in _LOSSY_8BIT:
+        picture = Picture(
+            color=picture.color_8bit(),
+            alpha=None if picture.alpha is None else np.round(picture.alpha / 257.0).astype(np.uint8),
+        )
+    alpha = None if suffix in _NO_ALPHA else picture.alpha
+    gray = picture.channels == 1
+    if gray and alpha is not None and suffix == ".png":
+        return _encode_gray_alpha_png(picture.color[:, :, 0], alpha)
+    if gray and alpha is None:
+        pixels = picture.color[:, :, 0]
+    else:
+        rgb = np.repeat(picture.color, 3, axis=2) if gray else picture.color
+        pixels = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
+        if alpha is not None:
+            pixels = np.dstack([pixels, alpha])
+    params: list[int] = []
+    if suffix in (".jpg", ".jpeg"):
+        params = [cv2.IMWRITE_JPEG_QUALITY, quality]
+    elif suffix == ".webp":
+        params = [cv2.IMWRITE_WEBP_QUALITY, quality]
+    elif suffix == ".png":
+        params = [cv2.IMWRITE_PNG_COMPRESSION, 3]
+    ok, encoded = cv2.imencode(suffix, pixels, params)
+    if not ok:
+        raise ValueError(f"OpenCV could not encode a {suffix} image")
+    return encoded.tobytes()
+
+
+def _encode_gray_alpha_png(gray: np.ndarray, alpha: np.ndarray) -> bytes:
+    """Gray + alpha PNG (colour type 4) at 8 or 16 bits. Neither OpenCV (no 2-channel PNG) nor
+    Pillow (no 16-bit LA) writes it, and the format is simple enough to write here."""
+    height, width = gray.shape
+    depth = 16 if gray.dtype == np.uint16 else 8
+    pixels = np.dstack([gray, alpha]).astype(">u2" if depth == 16 else np.uint8)
+    rows = np.concatenate([np.zeros((height, 1), np.uint8), pixels.reshape(height, -1).view(np.uint8)], axis=1)
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, depth, 4, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows.tobytes(), 6))
+            + chunk(b"IEND", b""))
+
+
+def write_atomic(path: str | Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename: a crash never leaves half a file.
+
+    The temporary name is unique per process and thread, and the file is created with the normal
+    umask-derived permissions (mkstemp would make every output private to its owner)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}-{uuid.uuid4().hex[:8]}.part")
+    try:
+        with open(temporary, "xb") as stream:
+            stream.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def write_image(path: str | Path, picture: Picture, quality: int = 95) -> None:
+    write_atomic(path, encode_image(picture, Path(path).suffix, quality=quality))

@@ -1,0 +1,53 @@
+"""Which files a run reads and where each result goes. Pure path logic, no I/O beyond listing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from imgrestore.images import IMAGE_SUFFIXES
+
+
+@dataclass(frozen=True)
+class Job:
+    source: Path
+    destination: Path
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    jobs: list[Job]
+    ignored: list[Path]
+    """Files in the input folder without an image suffix: listed, never read."""
+
+
+def plan_jobs(source: Path, destination: Path, recursive: bool = False, output_format: str | None = None) -> JobPlan:
+    """Map INPUT (file or folder) to output paths.
+
+    A file INPUT goes to OUTPUT itself when OUTPUT has an image suffix, else into the folder OUTPUT.
+    A folder INPUT is mirrored into OUTPUT (subfolders too with `recursive`). `output_format`
+    (e.g. "png") replaces the suffix of every output; otherwise an output keeps its input's.
+    """
+    suffix = None if output_format is None else "." + output_format.lower().lstrip(".")
+    if source.is_file():
+        if destination.suffix.lower() in IMAGE_SUFFIXES and not destination.is_dir():
+            return JobPlan([Job(source, destination)], [])
+        return JobPlan([Job(source, _with_suffix(destination / source.name, suffix))], [])
+    if not source.is_dir():
+        raise FileNotFoundError(f"input not found: {source}")
+    if destination.suffix.lower() in IMAGE_SUFFIXES and not destination.is_dir():
+        raise ValueError(f"input {source} is a folder, so the output must be a folder, not {destination}")
+    walker = source.rglob("*") if recursive else source.iterdir()
+    jobs, ignored = [], []
+    for path in sorted(walker):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            ignored.append(path)
+            continue
+        jobs.append(Job(path, _with_suffix(destination / path.relative_to(source), suffix)))
+    return JobPlan(jobs, ignored)
+
+
+def _with_suffix(path: Path, suffix: str | None) -> Path:
+    return path if suffix is None else path.with_suffix(suffix)

@@ -1,0 +1,202 @@
+"""onnxruntime sessions: provider choice, padding to the model's size multiple, tiled runs.
+
+Everything the runtime needs to know about a model comes from the JSON stored under the
+"imgrestore" key of the ONNX metadata, so a user's own exported model runs with no task code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+
+from imgrestore.tiling import plan_tiles, upscale_weight
+
+METADATA_KEY = "imgrestore"
+SPATIAL_KINDS = frozenset({"image", "mask"})
+log = logging.getLogger("imgrestore")
+
+# `auto` tries CUDA, then CPU. TensorRT is opt-in (`--device tensorrt`): it builds an engine for
+# every new input shape, which costs minutes on a folder of photos of varied sizes.
+PROVIDERS = {
+    "auto": ["CUDAExecutionProvider", "CPUExecutionProvider"],
+    "cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"],
+    "tensorrt": ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"],
+    "cpu": ["CPUExecutionProvider"],
+}
+DEFAULT_TILE = {"CPUExecutionProvider": 1024}
+DEFAULT_GPU_TILE = 2048
+
+
+class ModelMetadataError(ValueError):
+    """The ONNX file lacks imgrestore's metadata, or it is malformed."""
+
+
+@dataclass(frozen=True)
+class InputInfo:
+    name: str
+    kind: str
+    """"image" (N×C×H×W, 0..1), "mask" (N×1×H×W, 1 = fill), "scalar" (N×k), "latent" (N×k)."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    task: str
+    inputs: tuple[InputInfo, ...]
+    output: str
+    channels: int
+    scale: int = 1
+    size_multiple: int = 1
+    receptive_radius: int = 16
+    value_range: tuple[float, float] = (0.0, 1.0)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps({
+            "task": self.task,
+            "inputs": [{"name": i.name, "kind": i.kind} for i in self.inputs],
+            "output": self.output,
+            "channels": self.channels,
+            "scale": self.scale,
+            "size_multiple": self.size_multiple,
+            "receptive_radius": self.receptive_radius,
+            "value_range": list(self.value_range),
+            "extra": self.extra,
+        }, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "ModelInfo":
+        try:
+            raw = json.loads(text)
+            return cls(
+                task=raw["task"],
+                inputs=tuple(InputInfo(i["name"], i["kind"]) for i in raw["inputs"]),
+                output=raw["output"],
+                channels=int(raw["channels"]),
+                scale=int(raw.get("scale", 1)),
+                size_multiple=int(raw.get("size_multiple", 1)),
+                receptive_radius=int(raw.get("receptive_radius", 16)),
+                value_range=tuple(raw.get("value_range", (0.0, 1.0))),
+                extra=dict(raw.get("extra", {})),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ModelMetadataError(f"malformed imgrestore metadata: {error}") from None
+
+    def input(self, kind: str) -> InputInfo | None:
+        return next((i for i in self.inputs if i.kind == kind), None)
+
+
+def _quiet_onnxruntime(verbose: bool) -> Any:
+    import onnxruntime
+
+    onnxruntime.set_default_logger_severity(1 if verbose else 3)
+    return onnxruntime
+
+
+class OnnxModel:
+    """One onnxruntime session and the metadata that says how to feed it."""
+
+    def __init__(self, path: str | Path, device: str = "auto", threads: int = 0, verbose: bool = False) -> None:
+        onnxruntime = _quiet_onnxruntime(verbose)
+        self.path = Path(path)
+        if device not in PROVIDERS:
+            raise ValueError(f"unknown device {device!r} (choose from {', '.join(PROVIDERS)})")
+        available = set(onnxruntime.get_available_providers())
+        wanted = [p for p in PROVIDERS[device] if p in available]
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 1 if verbose else 3
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            options.intra_op_num_threads = threads
+        self.session = onnxruntime.InferenceSession(str(self.path), sess_options=options, providers=wanted)
+        self.provider = self.session.get_providers()[0]
+        if device in ("cuda", "tensorrt") and self.provider == "CPUExecutionProvider":
+            raise RuntimeError(
+                f"--device {device}: onnxruntime could not load the {PROVIDERS[device][0]} "
+                "(is onnxruntime-gpu installed, with CUDA and cuDNN libraries on the library path?)"
+            )
+        meta = self.session.get_modelmeta().custom_metadata_map
+        if METADATA_KEY not in meta:
+            raise ModelMetadataError(f"{self.path} has no imgrestore metadata: export it with `imgrestore export`")
+        self.info = ModelInfo.from_json(meta[METADATA_KEY])
+
+    @property
+    def device_label(self) -> str:
+        return {"CUDAExecutionProvider": "cuda", "TensorrtExecutionProvider": "tensorrt"}.get(self.provider, "cpu")
+
+    def default_tile(self) -> int:
+        return DEFAULT_TILE.get(self.provider, DEFAULT_GPU_TILE)
+
+    def run(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        """Run a batch (every input with a leading batch axis); spatial inputs are padded to the
+        model's size multiple here and the output cropped back, so callers never think about it."""
+        multiple = self.info.size_multiple
+        spatial = [i.name for i in self.info.inputs if i.kind in SPATIAL_KINDS]
+        height = width = None
+        feed = {}
+        for name, value in batch.items():
+            value = np.ascontiguousarray(value, dtype=np.float32)
+            if name in spatial:
+                height, width = value.shape[2], value.shape[3]
+                value = pad_to_multiple(value, multiple)
+            feed[name] = value
+        output = self.session.run([self.info.output], feed)[0]
+        if height is not None:
+            output = output[:, :, : height * self.info.scale, : width * self.info.scale]
+        return output
+
+    def run_image(self, inputs: dict[str, np.ndarray], tile: int | None = None, batch_size: int = 4) -> np.ndarray:
+        """One image's inputs (no batch axis) -> C×H'×W' output, tiled when larger than `tile`."""
+        spatial = [i.name for i in self.info.inputs if i.kind in SPATIAL_KINDS]
+        if not spatial:
+            return self.run({k: v[None] for k, v in inputs.items()})[0]
+        height, width = inputs[spatial[0]].shape[1:]
+        tile = tile or self.default_tile()
+        if height <= tile and width <= tile:
+            return self.run({k: v[None] for k, v in inputs.items()})[0]
+        # Pad once to the size multiple, so every tile starts on the model's pixel grid (a
+        # pixel-unshuffle model gives different results on a tile shifted by one pixel).
+        multiple = self.info.size_multiple
+        inputs = {k: pad_to_multiple(v[None], multiple)[0] if k in spatial else v for k, v in inputs.items()}
+        padded_height, padded_width = inputs[spatial[0]].shape[1:]
+        overlap = -(-4 * self.info.receptive_radius // multiple) * multiple
+        tile = max(tile // multiple * multiple, 2 * overlap + multiple)
+        scale = self.info.scale
+        output = np.zeros((self.info.channels, padded_height * scale, padded_width * scale), dtype=np.float32)
+        tiles = plan_tiles(padded_height, padded_width, tile, overlap)
+        for group in _chunks(tiles, batch_size):
+            feed = {}
+            for name, value in inputs.items():
+                if name in spatial:
+                    feed[name] = np.stack([value[:, t.top : t.top + t.height, t.left : t.left + t.width] for t in group])
+                else:
+                    feed[name] = np.stack([value] * len(group))
+            results = self.run(feed)
+            for t, result in zip(group, results):
+                rows = slice(t.top * scale, (t.top + t.height) * scale)
+                cols = slice(t.left * scale, (t.left + t.width) * scale)
+                output[:, rows, cols] += result * upscale_weight(t.weight, scale)
+        return output[:, : height * scale, : width * scale]
+
+
+def pad_to_multiple(batch: np.ndarray, multiple: int) -> np.ndarray:
+    """Pad N×C×H×W at the bottom and right (mirrored) so H and W are multiples of `multiple`."""
+    height, width = batch.shape[2], batch.shape[3]
+    pad_h, pad_w = (-height) % multiple, (-width) % multiple
+    if not (pad_h or pad_w):
+        return batch
+    mode = "reflect" if height > pad_h and width > pad_w else "edge"
+    return np.pad(batch, ((0, 0), (0, 0), (0, pad_h), (0, pad_w)), mode=mode)
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), max(1, size)):
+        yield items[start : start + size]
+
+
+def batches_of(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    return _chunks(list(items), size)

@@ -1,0 +1,75 @@
+"""The task contract: what a plugin tells the core about one CLI verb.
+
+Everything is plain data or "package.module:attr" strings resolved on use, so registering a task
+imports nothing heavy. Image preparation and finishing are numpy-only: inference never needs torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    import click
+
+
+def resolve(reference: str | Callable[..., Any]) -> Any:
+    """Import "package.module:attr" (or return a callable given directly)."""
+    if not isinstance(reference, str):
+        return reference
+    module_name, _, attribute = reference.partition(":")
+    if not attribute:
+        raise ValueError(f"expected 'package.module:attr', got {reference!r}")
+    target: Any = importlib.import_module(module_name)
+    for part in attribute.split("."):
+        target = getattr(target, part)
+    return target
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task (one CLI verb), registered by a plugin through `imgrestore_register_tasks`."""
+
+    name: str
+    """The CLI verb, e.g. "denoise"; unique across all plugins."""
+
+    summary: str
+    """One line for `imgrestore --help` and `imgrestore tasks`."""
+
+    select_model: str | Callable[..., str]
+    """(options: dict, picture: Picture | None) -> a model name in weights/manifest.json, or the
+    path of an .onnx file (how a third-party plugin ships its own model). Called per image, so one
+    run can use different models (e.g. the gray and the colour denoiser)."""
+
+    prepare: str | Callable[..., Any]
+    """(picture: Picture, options: dict, info: ModelInfo) -> dict[input name, numpy array]:
+    the model inputs of one image, without batch axis (images C×H×W float32, scalars shape (k,))."""
+
+    finish: str | Callable[..., Any] | None = None
+    """(output: H×W×C float32 0..1, picture: Picture, options: dict) -> H×W×C float32: a last
+    numpy step on the model output (e.g. blending). None keeps the output as is."""
+
+    inputs: tuple[str, ...] = ("image",)
+    """What the task reads besides options: "image", and later "mask", or none ("latent")."""
+
+    options: tuple["click.Parameter", ...] = ()
+    """Extra click parameters of the inference command (e.g. --sigma)."""
+
+    model_factory: str = ""
+    """"package.module:build": keyword arguments come from the checkpoint's model_config."""
+
+    recipe: str = ""
+    """"package.module:recipe": (options: dict) -> a training Recipe for the core trainer."""
+
+    train_options: tuple["click.Parameter", ...] = ()
+    """Extra click parameters of `imgrestore train <task>` (passed to the recipe in `options`)."""
+
+    export: str = ""
+    """"package.module:export_spec": (model, model_config) -> ExportSpec (example inputs, metadata)."""
+
+    models: tuple[str, ...] = ()
+    """Names of the shipped default models this task may select (listed by `imgrestore tasks`)."""
+
+    plugin: str = field(default="", compare=False)
+    """Filled in by the plugin manager: the plugin that registered the task."""

@@ -1,0 +1,1 @@
+"""Training machinery (imports torch): the generic loop, checkpoints and patch data."""

@@ -1,0 +1,50 @@
+"""Checkpoints: weights in safetensors (what export reads), training state beside them.
+
+`NAME.safetensors` holds the model weights and, in its metadata, the task, the model config and
+the step, so `imgrestore export` can rebuild the network from the file alone.
+`NAME.state.pt` holds what only --resume needs: optimizer, scheduler, step and every RNG state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from safetensors import safe_open
+from torch import nn
+
+
+def save_checkpoint(
+    directory: Path, name: str, model: nn.Module, metadata: dict[str, Any], state: dict[str, Any] | None
+) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    weights = {key: value.detach().contiguous().cpu() for key, value in model.state_dict().items()}
+    meta = {key: json.dumps(value, default=str) for key, value in metadata.items()}
+    target = directory / f"{name}.safetensors"
+    temporary = target.with_suffix(".safetensors.part")
+    save_file(weights, str(temporary), metadata=meta)
+    os.replace(temporary, target)
+    if state is not None:
+        state_target = directory / f"{name}.state.pt"
+        temporary = state_target.with_suffix(".pt.part")
+        torch.save(state, temporary)
+        os.replace(temporary, state_target)
+    return target
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    with safe_open(str(path), framework="pt") as handle:
+        raw = handle.metadata() or {}
+    return {key: json.loads(value) for key, value in raw.items()}
+
+
+def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
+    return load_file(str(path))
+
+
+def load_state(directory: Path, name: str) -> dict[str, Any]:
+    return torch.load(directory / f"{name}.state.pt", weights_only=False)

@@ -1,0 +1,93 @@
+"""Training data: images from folders held in memory, random augmented patches, a held-out split.
+
+Images are kept as uint8 arrays (the training sets here are a few hundred MB at most once decoded),
+so a training step costs a crop and a copy, not a decode. That matters on CPU, where the same two
+cores do the decoding and the learning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from imgrestore.images import IMAGE_SUFFIXES, read_image, to_color_mode
+
+
+def list_images(folders: Iterable[str | Path]) -> list[Path]:
+    """All image files under the folders (recursively), sorted so runs are reproducible."""
+    found: list[Path] = []
+    for folder in folders:
+        folder = Path(folder)
+        if folder.is_file():
+            found.append(folder)
+            continue
+        if not folder.is_dir():
+            raise FileNotFoundError(f"training data folder not found: {folder}")
+        found += [p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]
+    return sorted(found)
+
+
+def split_holdout(paths: Sequence[Path], fraction: float) -> tuple[list[Path], list[Path]]:
+    """Split by a hash of the file name: stable when files are added, no RNG state involved."""
+    if fraction <= 0:
+        return list(paths), []
+    held = [p for p in paths if _unit_hash(p.name) < fraction]
+    kept = [p for p in paths if _unit_hash(p.name) >= fraction]
+    if not held and len(kept) > 1:
+        held, kept = kept[:1], kept[1:]
+    return kept, held
+
+
+def _unit_hash(name: str) -> float:
+    return int(hashlib.sha1(name.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+
+
+def load_images(paths: Sequence[Path], mode: str, min_size: int = 0) -> list[np.ndarray]:
+    """Decode to H×W×C uint8 in `mode` ("gray" or "rgb"); smaller than `min_size` is skipped."""
+    images = []
+    for path in paths:
+        picture = read_image(path)
+        pixels = to_color_mode(picture.color_8bit(), mode)
+        if min(pixels.shape[:2]) >= min_size:
+            images.append(np.ascontiguousarray(pixels))
+    if not images:
+        raise ValueError(f"no usable training images (need at least {min_size}px on each side)")
+    return images
+
+
+@dataclass
+class PatchSampler:
+    """Draws random square patches with random flips and 90° rotations.
+
+    Images are drawn in proportion to their area, so a 1000×1000 photo is sampled more than a
+    180×180 crop and every pixel of the set is about equally likely to be seen.
+    """
+
+    images: list[np.ndarray]
+    patch_size: int
+
+    def __post_init__(self) -> None:
+        areas = np.array([img.shape[0] * img.shape[1] for img in self.images], dtype=np.float64)
+        self._weights = areas / areas.sum()
+
+    def sample(self, rng: np.random.Generator, count: int) -> np.ndarray:
+        """Returns count×C×P×P float32 in 0..1."""
+        size = self.patch_size
+        channels = self.images[0].shape[2]
+        out = np.empty((count, channels, size, size), dtype=np.float32)
+        picks = rng.choice(len(self.images), size=count, p=self._weights)
+        for i, pick in enumerate(picks):
+            img = self.images[pick]
+            top = rng.integers(0, img.shape[0] - size + 1)
+            left = rng.integers(0, img.shape[1] - size + 1)
+            patch = img[top : top + size, left : left + size]
+            patch = np.rot90(patch, k=int(rng.integers(4)))
+            if rng.integers(2):
+                patch = patch[:, ::-1]
+            out[i] = patch.transpose(2, 0, 1)
+        out *= 1.0 / 255.0
+        return out

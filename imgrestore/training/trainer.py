@@ -1,0 +1,260 @@
+"""The generic training loop: seeded, mixed precision, checkpoint + resume, validation, DDP.
+
+It runs unchanged under `torchrun --nproc_per_node=N`: each process draws its own batches (seed +
+rank), DistributedDataParallel averages the gradients, and only rank 0 validates, logs and writes.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from imgrestore.metrics import psnr
+from imgrestore.training.checkpoint import load_state, load_weights, read_metadata, save_checkpoint
+from imgrestore.training.recipe import Batch, Recipe
+
+
+@dataclass
+class TrainConfig:
+    out_dir: Path
+    steps: int = 10000
+    batch_size: int = 16
+    lr: float = 1e-3
+    min_lr: float = 1e-5
+    warmup: int = 300
+    weight_decay: float = 0.0
+    clip_grad: float = 1.0
+    seed: int = 0
+    checkpoint_every: int = 500
+    validate_every: int = 500
+    log_every: int = 50
+    resume: bool = False
+    device: str = "auto"
+    precision: str = "auto"
+    threads: int = 0
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Context:
+    rank: int
+    world: int
+    device: torch.device
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def _setup_distributed(requested_device: str) -> _Context:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    use_cuda = requested_device in ("auto", "cuda") and torch.cuda.is_available()
+    if requested_device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda was asked for but torch sees no CUDA device")
+    if world > 1:
+        rank = int(os.environ["RANK"])
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+        device = torch.device("cuda", local) if use_cuda else torch.device("cpu")
+        if use_cuda:
+            torch.cuda.set_device(device)
+        return _Context(rank=rank, world=world, device=device)
+    return _Context(rank=0, world=1, device=torch.device("cuda" if use_cuda else "cpu"))
+
+
+def _autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """bf16 where the hardware does it natively (recent GPUs; CPUs with AVX512-BF16 or AMX)."""
+    if precision == "fp32":
+        return None
+    if precision == "fp16":
+        return torch.float16
+    if precision == "bf16":
+        return torch.bfloat16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if torch.ops.mkldnn._is_mkldnn_bf16_supported() else None
+
+
+def _learning_rate(config: TrainConfig, step: int) -> float:
+    if step < config.warmup:
+        return config.lr * (step + 1) / config.warmup
+    progress = (step - config.warmup) / max(1, config.steps - config.warmup)
+    return config.min_lr + 0.5 * (config.lr - config.min_lr) * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def _rng_states(numpy_rng: np.random.Generator) -> dict[str, Any]:
+    states = {"python": random.getstate(), "numpy": numpy_rng.bit_generator.state, "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def _restore_rng(states: dict[str, Any], numpy_rng: np.random.Generator) -> None:
+    random.setstate(states["python"])
+    numpy_rng.bit_generator.state = states["numpy"]
+    torch.set_rng_state(states["torch"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def _to_device(batch: Batch, device: torch.device) -> Batch:
+    return {key: value.to(device, non_blocking=True) for key, value in batch.items()}
+
+
+def validate(recipe: Recipe, model: nn.Module, device: torch.device) -> float:
+    """Mean PSNR (dB) of the recipe's predictions on its fixed validation batches."""
+    model.eval()
+    scores = []
+    with torch.no_grad():
+        for batch in recipe.validation_batches():
+            batch = _to_device(batch, device)
+            prediction = recipe.predict(model, batch).float().clamp(0, 1)
+            for predicted, target in zip(prediction, batch["target"]):
+                scores.append(psnr(predicted.cpu().numpy(), target.cpu().numpy(), data_range=1.0))
+    model.train()
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+def train(recipe: Recipe, config: TrainConfig) -> Path:
+    """Train to config.steps; returns the path of the final weights (`last.safetensors`)."""
+    context = _setup_distributed(config.device)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    out = Path(config.out_dir)
+    seed = config.seed + context.rank
+    random.seed(seed)
+    torch.manual_seed(seed)
+    numpy_rng = np.random.default_rng(seed)
+
+    model = recipe.build_model().to(context.device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    metadata = {"task": recipe.task, "model_config": recipe.model_config(), "options": config.options}
+    step = 0
+    best = -math.inf
+    if config.resume and (out / "last.safetensors").exists():
+        saved = read_metadata(out / "last.safetensors")
+        if saved.get("model_config") != metadata["model_config"]:
+            raise ValueError(
+                f"--resume: {out} was trained with {saved.get('model_config')}, not {metadata['model_config']}"
+            )
+        model.load_state_dict(load_weights(out / "last.safetensors"))
+        state = load_state(out, "last")
+        optimizer.load_state_dict(state["optimizer"])
+        step, best = state["step"], state.get("best", -math.inf)
+        _restore_rng(state["rng"][min(context.rank, len(state["rng"]) - 1)], numpy_rng)
+        if context.main:
+            print(f"resumed from {out / 'last.safetensors'} at step {step}", file=sys.stderr)
+    elif context.main and (out / "last.safetensors").exists():
+        raise FileExistsError(f"{out} already holds a run: pass --resume to continue it, or another --out")
+
+    trained = model
+    if context.world > 1:
+        trained = nn.parallel.DistributedDataParallel(
+            model, device_ids=[context.device.index] if context.device.type == "cuda" else None
+        )
+    autocast_dtype = _autocast_dtype(config.precision, context.device)
+    scaler = torch.amp.GradScaler(enabled=autocast_dtype == torch.float16 and context.device.type == "cuda")
+    if context.main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.json").write_text(json.dumps({**asdict(config), "out_dir": str(out)}, indent=2, default=str) + "\n")
+        parameters = sum(p.numel() for p in model.parameters())
+        print(
+            f"training {recipe.task}: {parameters:,} parameters, device {context.device}, "
+            f"precision {autocast_dtype or torch.float32}, world size {context.world}, steps {step}->{config.steps}",
+            file=sys.stderr,
+        )
+
+    log_path = out / "log.csv"
+    running, count, started = 0.0, 0, time.time()
+
+    def checkpoint(name: str, val_psnr: float | None = None) -> None:
+        # every rank hands its RNG states to rank 0 (a collective: all ranks must take part)
+        rng = _rng_states(numpy_rng)
+        all_rng: list[Any] = [rng]
+        if context.world > 1:
+            all_rng = [None] * context.world
+            dist.all_gather_object(all_rng, rng)
+        if not context.main:
+            return
+        state = {"optimizer": optimizer.state_dict(), "step": step, "best": best, "rng": all_rng}
+        save_checkpoint(out, name, model, {**metadata, "step": step, "val_psnr": val_psnr}, state)
+
+    bar = None
+    if context.main and sys.stderr.isatty():
+        import click
+
+        bar = click.progressbar(length=config.steps, label=f"train {recipe.task}", file=sys.stderr,
+                                show_pos=True, show_eta=True)
+        bar.update(step)
+    model.train()
+    while step < config.steps:
+        for group in optimizer.param_groups:
+            group["lr"] = _learning_rate(config, step)
+        batch = _to_device(recipe.training_batch(numpy_rng, config.batch_size), context.device)
+        with torch.autocast(context.device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
+            loss = recipe.loss(trained, batch)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        if config.clip_grad:
+            scaler.unscale_(optimizer)
+            nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad)
+        scaler.step(optimizer)
+        scaler.update()
+        step += 1
+        if bar is not None:
+            bar.update(1)
+        running += float(loss.detach())
+        count += 1
+
+        val_psnr = None
+        if step % config.validate_every == 0 or step == config.steps:
+            if context.main:
+                val_psnr = validate(recipe, model, context.device)
+                if val_psnr > best:
+                    best = val_psnr
+                    save_checkpoint(out, "best", model, {**metadata, "step": step, "val_psnr": val_psnr}, None)
+            if context.world > 1:
+                dist.barrier()
+        if context.main and (step % config.log_every == 0 or val_psnr is not None or step == config.steps):
+            elapsed = time.time() - started
+            row = {
+                "step": step,
+                "loss": running / max(count, 1),
+                "lr": optimizer.param_groups[0]["lr"],
+                "seconds": round(elapsed, 1),
+                "val_psnr": "" if val_psnr is None else round(val_psnr, 3),
+            }
+            new_file = not log_path.exists()
+            with log_path.open("a", newline="") as stream:
+                writer = csv.DictWriter(stream, fieldnames=list(row))
+                if new_file:
+                    writer.writeheader()
+                writer.writerow(row)
+            shown = f" val {val_psnr:.2f} dB" if val_psnr is not None else ""
+            if bar is not None:
+                bar.render_finish()
+            print(f"step {step}/{config.steps} loss {row['loss']:.3e} lr {row['lr']:.2e} {elapsed:.0f}s{shown}",
+                  file=sys.stderr, flush=True)
+            running, count = 0.0, 0
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            checkpoint("last", val_psnr)
+
+    if bar is not None:
+        bar.render_finish()
+    if context.world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return out / "last.safetensors"

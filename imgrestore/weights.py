@@ -1,0 +1,81 @@
+"""Shipped default models: weights/manifest.json names them, we locate and verify them offline.
+
+Where weights live, first match wins:
+  1. $IMGRESTORE_WEIGHTS (a folder holding manifest.json),
+  2. the `weights/` folder beside the `imgrestore` package (a source checkout or editable install),
+  3. <sys.prefix>/share/imgrestore/weights (where a wheel would put them).
+Nothing is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+MANIFEST = "manifest.json"
+
+
+class WeightsError(RuntimeError):
+    """A model is unknown, missing, or its file does not match the manifest's sha256."""
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    task: str
+    file: Path
+    sha256: str
+    record: dict[str, Any]
+
+
+def weights_dir() -> Path:
+    candidates = []
+    if os.environ.get("IMGRESTORE_WEIGHTS"):
+        candidates.append(Path(os.environ["IMGRESTORE_WEIGHTS"]))
+    candidates.append(Path(__file__).resolve().parent.parent / "weights")
+    candidates.append(Path(sys.prefix) / "share" / "imgrestore" / "weights")
+    for candidate in candidates:
+        if (candidate / MANIFEST).is_file():
+            return candidate
+    raise WeightsError("no weights folder found (looked in: " + ", ".join(str(c) for c in candidates) + ")")
+
+
+def read_manifest(directory: Path | None = None) -> dict[str, Any]:
+    directory = directory or weights_dir()
+    return json.loads((directory / MANIFEST).read_text())
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=None)
+def _verified(path: Path, size: int, mtime: float, expected: str) -> bool:
+    return sha256_of(path) == expected
+
+
+def locate(name: str, verify: bool = True) -> ModelEntry:
+    """The shipped model called `name`, its file checked against the manifest's sha256."""
+    directory = weights_dir()
+    models = read_manifest(directory).get("models", {})
+    if name not in models:
+        raise WeightsError(f"no shipped model named {name!r} (available: {', '.join(sorted(models)) or 'none'})")
+    record = models[name]
+    path = directory / record["file"]
+    if not path.is_file():
+        raise WeightsError(f"model {name!r}: file {path} is missing")
+    if verify:
+        stat = path.stat()
+        if not _verified(path, stat.st_size, stat.st_mtime, record["sha256"]):
+            raise WeightsError(f"model {name!r}: {path} does not match the manifest's sha256 (corrupt or replaced)")
+    return ModelEntry(name=name, task=record["task"], file=path, sha256=record["sha256"], record=record)

@@ -1,0 +1,111 @@
+"""The folder pipeline: bad files never stop a batch, nothing is lost, runs resume, tiling is seamless."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from imgrestore.cli import cli
+from imgrestore.images import Picture, read_image, write_image
+from imgrestore.runtime import OnnxModel
+
+
+@pytest.fixture
+def photo_folder(tmp_path: Path, astronaut: np.ndarray, coffee: np.ndarray, camera: np.ndarray) -> Path:
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    write_image(folder / "a.png", Picture(color=astronaut[:96, :128]))
+    write_image(folder / "b.png", Picture(color=astronaut[100:196, 100:228]))  # same size as a: one batch
+    write_image(folder / "c.jpg", Picture(color=coffee[:80, :120]))
+    write_image(folder / "sub" / "d.png", Picture(color=coffee[:64, :64], alpha=np.full((64, 64), 200, np.uint8)))
+    write_image(folder / "deep16.png", Picture(color=(astronaut[:40, :50].astype(np.uint16) * 257)))
+    write_image(folder / "gray.png", Picture(color=camera[:50, :70, None]))
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "notes.txt").write_text("not an image")
+    (folder / "fake.jpg").write_text("not a jpeg either")
+    buffer = io.BytesIO()
+    Image.fromarray(coffee).save(buffer, format="JPEG")
+    (folder / "truncated.jpg").write_bytes(buffer.getvalue()[:5000])
+    return folder
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_bad_files_are_reported_and_the_batch_goes_on(tiny_denoiser, photo_folder: Path, tmp_path: Path) -> None:
+    before = _snapshot(photo_folder)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["denoise", str(photo_folder), str(out), "--model", str(tiny_denoiser["onnx"]),
+                                      "--sigma", "10", "--recursive"])
+    assert result.exit_code == 1
+    for name, reason in [("empty.png", "empty file"), ("fake.jpg", "not a decodable image"), ("truncated.jpg", "truncated")]:
+        assert f"{name}: {reason}" in result.output
+    assert "done 6, skipped 0, failed 3" in result.output and "ignored 1 non-image file" in result.output
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
+        "a.png", "b.png", "c.jpg", "deep16.png", "gray.png", "sub/d.png"]
+    assert _snapshot(photo_folder) == before  # inputs untouched
+    kept = read_image(out / "sub" / "d.png")
+    assert kept.alpha is not None and (kept.alpha == 200).all()
+    assert read_image(out / "deep16.png").color.dtype == np.uint16
+    assert read_image(out / "gray.png").channels == 1
+
+
+def test_skip_existing_resumes(tiny_denoiser, photo_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ["denoise", str(photo_folder), str(out), "--model", str(tiny_denoiser["onnx"]), "--sigma", "10"]
+    CliRunner().invoke(cli, args)
+    stamp = (out / "a.png").stat().st_mtime_ns
+    (out / "b.png").unlink()  # as if the run had been interrupted before b
+    result = CliRunner().invoke(cli, args + ["--skip-existing"])
+    assert "done 1, skipped 4, failed 3" in result.output
+    assert (out / "a.png").stat().st_mtime_ns == stamp and (out / "b.png").exists()
+
+
+def test_never_overwrites_inputs(tiny_denoiser, photo_folder: Path) -> None:
+    result = CliRunner().invoke(cli, ["denoise", str(photo_folder), str(photo_folder), "--model",
+                                      str(tiny_denoiser["onnx"]), "--sigma", "10"])
+    assert result.exit_code == 1 and "would overwrite an input" in result.output
+
+
+def test_single_file_and_output_format(tiny_denoiser, photo_folder: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(cli, ["denoise", str(photo_folder / "c.jpg"), str(tmp_path / "c.webp"),
+                                 "--model", str(tiny_denoiser["onnx"])])
+    assert result.exit_code == 0, result.output
+    assert read_image(tmp_path / "c.webp").size == (80, 120)
+    result = runner.invoke(cli, ["denoise", str(photo_folder), str(tmp_path / "pngs"), "--format", "png",
+                                 "--model", str(tiny_denoiser["onnx"])])
+    assert (tmp_path / "pngs" / "c.png").exists()
+
+
+def test_tiled_equals_untiled(tiny_denoiser, coffee: np.ndarray) -> None:
+    model = OnnxModel(tiny_denoiser["onnx"], device="cpu")
+    image = np.ascontiguousarray(coffee[:301, :467].transpose(2, 0, 1), dtype=np.float32) / 255
+    inputs = {"image": image, "sigma": np.array([0.1], np.float32)}
+    whole = model.run_image(inputs, tile=1024)
+    tiled = model.run_image(inputs, tile=128, batch_size=3)
+    assert tiled.shape == whole.shape == image.shape
+    assert np.abs(tiled - whole).max() < 1e-4
+
+
+def test_inference_never_imports_torch(tiny_denoiser, photo_folder: Path, tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "from imgrestore.cli import main\n"
+        f"sys.argv = ['imgrestore', 'denoise', {str(photo_folder / 'a.png')!r}, {str(tmp_path / 'x.png')!r},"
+        f" '--model', {str(tiny_denoiser['onnx'])!r}]\n"
+        "try:\n    main()\nexcept SystemExit as stop:\n    assert not stop.code, stop.code\n"
+        "print('torch imported' if 'torch' in sys.modules else 'no torch')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip().endswith("no torch"), done.stdout + done.stderr
+    assert (tmp_path / "x.png").exists()

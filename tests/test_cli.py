@@ -1,0 +1,55 @@
+"""The command line: help everywhere, fast start without torch, task listings."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from imgrestore.cli import cli
+
+
+def _all_commands(group: click.Group, prefix: list[str]) -> list[list[str]]:
+    found = [prefix]
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        if isinstance(command, click.Group):
+            found += _all_commands(command, prefix + [name])
+        else:
+            found.append(prefix + [name])
+    return found
+
+
+@pytest.mark.parametrize("path", _all_commands(cli, []), ids=lambda p: " ".join(p) or "imgrestore")
+def test_help_works_on_every_command(path: list[str]) -> None:
+    result = CliRunner().invoke(cli, path + ["--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+
+
+def test_help_does_not_import_torch_or_onnxruntime() -> None:
+    script = (
+        "import sys\nfrom imgrestore.cli import main\nsys.argv = ['imgrestore', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('torch', 'onnxruntime', 'onnx') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip().endswith("[]"), done.stdout + done.stderr
+    assert "denoise" in done.stdout
+
+
+def test_python_dash_m() -> None:
+    done = subprocess.run([sys.executable, "-m", "imgrestore", "tasks"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "denoise" in done.stdout
+
+
+def test_unknown_model_name_is_a_clear_per_file_error(tmp_path, astronaut) -> None:
+    from imgrestore.images import Picture, write_image
+
+    write_image(tmp_path / "a.png", Picture(color=astronaut[:32, :32]))
+    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "a.png"), str(tmp_path / "o.png"), "--model", "nope"])
+    assert result.exit_code == 1 and "no shipped model named 'nope'" in result.output

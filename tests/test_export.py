@@ -1,0 +1,62 @@
+"""ONNX export: dynamic shapes, metadata, checker, parity with torch at odd sizes, fp16."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from click.testing import CliRunner
+
+from imgrestore.cli import cli
+from imgrestore.runtime import METADATA_KEY, ModelInfo, OnnxModel
+
+
+def test_export_reports_parity(tiny_denoiser) -> None:
+    text = str(tiny_denoiser["export_output"])
+    assert "onnx.checker passed" in text and "67×131" in text
+
+
+def test_metadata_says_everything_the_runtime_needs(tiny_denoiser) -> None:
+    model = onnx.load(str(tiny_denoiser["onnx"]))
+    props = {p.key: p.value for p in model.metadata_props}
+    info = ModelInfo.from_json(props[METADATA_KEY])
+    assert info.task == "denoise" and info.channels == 3 and info.size_multiple == 2 and info.scale == 1
+    assert [(i.name, i.kind) for i in info.inputs] == [("image", "image"), ("sigma", "scalar")]
+
+
+@pytest.mark.parametrize("batch,height,width", [(1, 67, 131), (3, 50, 38), (2, 129, 257)])
+def test_dynamic_batch_and_odd_sizes(tiny_denoiser, batch: int, height: int, width: int) -> None:
+    import torch
+
+    from imgrestore.export import load_model
+    from imgrestore.plugins import get_registry
+    from imgrestore.runtime import pad_to_multiple
+
+    torch_model, _ = load_model(get_registry().task("denoise"), tiny_denoiser["run"] / "last.safetensors")
+    rng = np.random.default_rng(1)
+    image = rng.random((batch, 3, height, width), dtype=np.float32)
+    sigma = rng.uniform(0, 0.2, (batch, 1)).astype(np.float32)
+    onnx_out = OnnxModel(tiny_denoiser["onnx"], device="cpu").run({"image": image, "sigma": sigma})
+    assert onnx_out.shape == image.shape
+    with torch.no_grad():
+        reference = torch_model(torch.from_numpy(pad_to_multiple(image, 2)), torch.from_numpy(sigma)).numpy()
+    np.testing.assert_allclose(onnx_out, reference[:, :, :height, :width], atol=1e-4)
+
+
+def test_fp16_export(tiny_denoiser, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["export", "denoise", "--checkpoint", str(tiny_denoiser["run"] / "last.safetensors"),
+                                      "-o", str(tmp_path / "half.onnx"), "--fp16"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "half.onnx").stat().st_size < 0.7 * tiny_denoiser["onnx"].stat().st_size
+
+
+def test_export_rejects_another_tasks_checkpoint(tiny_denoiser, tmp_path: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(str(tiny_denoiser["run"] / "last.safetensors"))
+    save_file(weights, str(tmp_path / "other.safetensors"), metadata={"task": '"upscale"', "model_config": "{}"})
+    result = CliRunner().invoke(cli, ["export", "denoise", "--checkpoint", str(tmp_path / "other.safetensors"),
+                                      "-o", str(tmp_path / "x.onnx")])
+    assert result.exit_code != 0 and "upscale" in str(result.exception)

@@ -1,0 +1,104 @@
+"""Image I/O keeps depth, alpha, gray, and applies EXIF orientation; bad files get clear errors."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from imgrestore.images import ImageReadError, Picture, read_image, write_image
+
+
+def _random(shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return rng.integers(0, np.iinfo(dtype).max, size=shape, endpoint=True).astype(dtype)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize("channels,with_alpha", [(1, False), (3, False), (3, True), (1, True)])
+def test_lossless_round_trip(tmp_path: Path, suffix: str, dtype: type, channels: int, with_alpha: bool) -> None:
+    if suffix == ".tif" and channels == 1 and with_alpha:
+        pytest.skip("gray+alpha TIFF is not written by OpenCV")
+    picture = Picture(color=_random((37, 53, channels), dtype), alpha=_random((37, 53), dtype) if with_alpha else None)
+    path = tmp_path / f"image{suffix}"
+    write_image(path, picture)
+    back = read_image(path)
+    assert back.color.dtype == dtype
+    assert back.channels == channels
+    np.testing.assert_array_equal(back.color, picture.color)
+    if with_alpha:
+        np.testing.assert_array_equal(back.alpha, picture.alpha)
+    else:
+        assert back.alpha is None
+
+
+def test_gray_alpha_png_stays_two_channel(tmp_path: Path) -> None:
+    picture = Picture(color=_random((20, 30, 1), np.uint8), alpha=_random((20, 30), np.uint8))
+    write_image(tmp_path / "la.png", picture)
+    assert Image.open(tmp_path / "la.png").mode == "LA"
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".webp", ".bmp"])
+def test_lossy_and_8bit_formats(tmp_path: Path, astronaut: np.ndarray, suffix: str) -> None:
+    picture = Picture(color=astronaut)
+    write_image(tmp_path / f"a{suffix}", picture, quality=95)
+    back = read_image(tmp_path / f"a{suffix}")
+    assert back.color.shape == astronaut.shape
+    assert np.abs(back.color.astype(int) - astronaut).mean() < 3
+
+
+def test_sixteen_bit_to_jpeg_is_scaled_not_wrapped(tmp_path: Path) -> None:
+    color = np.full((16, 16, 3), 65535, np.uint16)
+    write_image(tmp_path / "white.jpg", Picture(color=color))
+    assert read_image(tmp_path / "white.jpg").color.min() >= 250
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_matches_pillow(tmp_path: Path, orientation: int) -> None:
+    rng = np.random.default_rng(orientation)
+    base = np.kron(rng.integers(0, 255, (6, 4, 3)), np.ones((8, 8, 1))).astype(np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / "oriented.jpg"
+    Image.fromarray(base).save(path, quality=100, exif=exif.tobytes())
+    expected = np.asarray(ImageOps.exif_transpose(Image.open(path)).convert("RGB"))
+    got = read_image(path).color
+    assert got.shape == expected.shape
+    assert np.abs(got.astype(int) - expected).max() <= 2
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    (tmp_path / "empty.png").write_bytes(b"")
+    with pytest.raises(ImageReadError, match="empty"):
+        read_image(tmp_path / "empty.png")
+
+
+def test_not_an_image(tmp_path: Path) -> None:
+    (tmp_path / "notes.jpg").write_text("these are not pixels")
+    with pytest.raises(ImageReadError, match="not a decodable image"):
+        read_image(tmp_path / "notes.jpg")
+
+
+@pytest.mark.parametrize("suffix,kind", [(".jpg", "JPEG"), (".png", "PNG")])
+def test_truncated(tmp_path: Path, astronaut: np.ndarray, suffix: str, kind: str) -> None:
+    buffer = io.BytesIO()
+    Image.fromarray(astronaut).save(buffer, format=kind)
+    data = buffer.getvalue()
+    (tmp_path / f"cut{suffix}").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageReadError, match="truncated"):
+        read_image(tmp_path / f"cut{suffix}")
+
+
+def test_write_is_atomic_and_leaves_no_temporary(tmp_path: Path, camera: np.ndarray) -> None:
+    target = tmp_path / "out" / "camera.png"
+    write_image(target, Picture(color=camera[:, :, None]))
+    assert [p.name for p in target.parent.iterdir()] == ["camera.png"]
+
+
+def test_unknown_output_format(tmp_path: Path, camera: np.ndarray) -> None:
+    with pytest.raises(ValueError, match="cannot write"):
+        write_image(tmp_path / "camera.xyz", Picture(color=camera[:, :, None]))

@@ -1,0 +1,118 @@
+"""The plugin contract: built-ins and third-party plugins load through the same entry points."""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import imgrestore.plugins as plugins
+from imgrestore.cli import cli
+from imgrestore.images import Picture, read_image, write_image
+from imgrestore.plugins import DuplicateTaskError, build_registry
+
+from conftest import REPO
+
+FAKES = Path(__file__).parent / "fake_plugins"
+EXAMPLE = REPO / "examples" / "imgrestore-sharpen"
+
+
+def _entry_point(name: str, value: str) -> metadata.EntryPoint:
+    return metadata.EntryPoint(name=name, value=value, group=plugins.ENTRY_POINT_GROUP)
+
+
+def _example_entry_points() -> list[metadata.EntryPoint]:
+    """The entry points exactly as the example's pyproject.toml declares them."""
+    declared = tomllib.loads((EXAMPLE / "pyproject.toml").read_text())["project"]["entry-points"]["imgrestore"]
+    return [_entry_point(name, value) for name, value in declared.items()]
+
+
+@pytest.fixture
+def with_plugins(monkeypatch: pytest.MonkeyPatch):
+    """Installs extra entry points next to the real ones (as `pip install` of a plugin would)."""
+    monkeypatch.syspath_prepend(str(FAKES))
+    monkeypatch.syspath_prepend(str(EXAMPLE))
+    real = plugins._entry_points()
+
+    def install(*extra: metadata.EntryPoint) -> None:
+        monkeypatch.setattr(plugins, "_entry_points", lambda: real + list(extra))
+        plugins.reset_registry()
+
+    return install
+
+
+def test_builtin_denoise_comes_through_the_entry_point_group() -> None:
+    names = {ep.name: ep.value for ep in metadata.entry_points(group="imgrestore")}
+    assert names.get("denoise") == "imgrestore_denoise"
+    registry = build_registry()
+    assert registry.task("denoise").plugin == "denoise"
+    assert "torch" not in sys.modules or True  # registering must not need torch (checked in test_cli)
+
+
+def test_third_party_example_plugin_runs_end_to_end(with_plugins, cli_runner, tmp_path, monkeypatch, astronaut) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    with_plugins(*_example_entry_points())
+    import imgrestore_sharpen
+
+    monkeypatch.setattr(imgrestore_sharpen, "MODEL", tmp_path / "home" / "sharpen.onnx")
+    result = cli_runner.invoke(cli, ["tasks"])
+    assert "sharpen" in result.output and "denoise" in result.output
+    write_image(tmp_path / "in.png", Picture(color=astronaut[:64, :96]))
+    result = cli_runner.invoke(cli, ["sharpen", str(tmp_path / "in.png"), str(tmp_path / "out.png"), "--amount", "2"])
+    assert result.exit_code == 0, result.output
+    out = read_image(tmp_path / "out.png").color.astype(float)
+    # sharpening raises local contrast: the Laplacian energy grows
+    lap = lambda a: np.abs(np.diff(a, 2, axis=0)).mean()
+    assert lap(out) > 1.3 * lap(astronaut[:64, :96].astype(float))
+    result = cli_runner.invoke(cli, ["plugins"])
+    assert "sharpen" in result.output
+
+
+def test_readme_shows_the_example_plugin_verbatim() -> None:
+    readme = (REPO / "README.md").read_text()
+    for path in [EXAMPLE / "pyproject.toml", EXAMPLE / "imgrestore_sharpen" / "__init__.py"]:
+        assert path.read_text().strip() in readme, f"README's plugin example differs from {path}"
+
+
+def test_broken_plugin_is_reported_and_others_still_work(with_plugins, cli_runner) -> None:
+    with_plugins(_entry_point("broken", "broken_plugin"))
+    registry = plugins.get_registry()
+    assert "denoise" in registry.tasks
+    assert registry.plugins["broken"].error.startswith("ImportError")
+    result = cli_runner.invoke(cli, ["plugins"])
+    assert "broken" in result.output and "FAILED" in result.output
+    result = cli_runner.invoke(cli, ["tasks"])
+    assert result.exit_code == 0 and "denoise" in result.output
+
+
+def test_two_plugins_claiming_one_task_is_an_error_naming_both(with_plugins, cli_runner) -> None:
+    with_plugins(_entry_point("clashing", "clashing_plugin"))
+    with pytest.raises(DuplicateTaskError, match="'denoise'.*'clashing'"):
+        plugins.get_registry()
+    plugins.reset_registry()
+    result = cli_runner.invoke(cli, ["tasks"])
+    assert result.exit_code != 0 and "denoise" in result.output and "clashing" in result.output
+
+
+def test_disable_plugins_by_name(with_plugins, cli_runner, monkeypatch) -> None:
+    with_plugins(_entry_point("broken", "broken_plugin"))
+    monkeypatch.setenv("IMGRESTORE_DISABLE_PLUGINS", "denoise, broken")
+    registry = plugins.get_registry()
+    assert registry.tasks == {}
+    assert registry.plugins["denoise"].blocked and registry.plugins["broken"].blocked
+    assert registry.plugins["broken"].error is None  # blocked before import
+    result = cli_runner.invoke(cli, ["plugins"])
+    assert result.output.count("disabled") == 2
+
+
+def test_plugin_commands_hook(with_plugins) -> None:
+    with_plugins(_entry_point("command", "command_plugin"))
+    import click
+
+    group = click.Group()
+    plugins.get_registry().manager.hook.imgrestore_register_commands(cli=group)
+    assert "hello" in group.commands
