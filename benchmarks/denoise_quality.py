@@ -101,7 +101,11 @@ def main() -> None:
     parser.add_argument("--sets", default=",".join(GRAY_SETS + COLOR_SETS))
     parser.add_argument("--sigmas", default="15,25,50")
     parser.add_argument("--methods", default=",".join(ALL_METHODS))
-    parser.add_argument("--bm3d-sets", default="BSD68,CBSD68", help="BM3D is slow: only on these sets")
+    parser.add_argument("--bm3d-sets", default="BSD68,CBSD68:25",
+                        help="BM3D is slow (10-25 s an image): only on these sets, SET or SET:SIGMA/SIGMA")
+    parser.add_argument("--reuse", type=Path, default=None,
+                        help="results JSON of an earlier run with the same seed: its rows for methods "
+                             "not run now are included (same noisy inputs, so still side by side)")
     parser.add_argument("--limit", type=int, default=None, help="first N images of each set")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--name", default="denoise_quality")
@@ -109,6 +113,16 @@ def main() -> None:
     root = data_root()
     methods = args.methods.split(",")
     sigmas = [float(s) for s in args.sigmas.split(",")]
+    bm3d_where: dict[str, set[float] | None] = {}
+    for item in args.bm3d_sets.split(","):
+        name, _, only = item.partition(":")
+        bm3d_where[name] = {float(v) for v in only.split("/") if v} or None
+    reused: dict = {}
+    if args.reuse:
+        earlier = json.loads(args.reuse.read_text())
+        if earlier["seed"] != args.seed:
+            sys.exit(f"--reuse: {args.reuse} used seed {earlier['seed']}, not {args.seed}")
+        reused = earlier["results"]
     print(__doc__.split("\n\n")[1])
     results: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
     for set_name in args.sets.split(","):
@@ -126,7 +140,8 @@ def main() -> None:
             if "nlmeans" in methods:
                 h = tune_nlmeans(root, sigma, color)
                 runners["nlmeans"] = lambda n, h=h: nlmeans(n, h)
-            if "bm3d" in methods and set_name in args.bm3d_sets.split(","):
+            only = bm3d_where.get(set_name, set())
+            if "bm3d" in methods and set_name in bm3d_where and (only is None or sigma in only):
                 runners["bm3d"] = lambda n: run_bm3d(n, sigma)
             if "dncnn-anchor" in methods and not color and sigma == 25:
                 from dncnn_anchor import load_dncnn
@@ -146,6 +161,8 @@ def main() -> None:
                                "seconds_per_image": (time.perf_counter() - started) / len(noisy_images)}
                 if method == "nlmeans":
                     row[method]["h"] = h
+            for method, values in reused.get(set_name, {}).get(f"sigma{int(sigma)}", {}).items():
+                row.setdefault(method, {**values, "reused_from": str(args.reuse)})
             results.setdefault(set_name, {})[f"sigma{int(sigma)}"] = row
             line = "  ".join(f"{m} {v['psnr']:.2f}/{v['ssim']:.4f}" for m, v in row.items())
             print(f"{set_name:<9} sigma {sigma:>4.0f}: {line}", flush=True)

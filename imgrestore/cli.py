@@ -234,7 +234,10 @@ def tasks() -> None:
     registry = _registry()
     for name, spec in sorted(registry.tasks.items()):
         models = ", ".join(spec.models) or "-"
-        click.echo(f"{name:<12} {spec.summary}\n{'':<12} plugin: {spec.plugin}; models: {models}")
+        inputs = ", ".join(spec.inputs) or "none"
+        options = " ".join(option.opts[0] for option in spec.options) or "-"
+        click.echo(f"{name:<12} {spec.summary}\n{'':<12} plugin: {spec.plugin}; inputs: {inputs}; "
+                   f"options: {options}; models: {models}")
 
 
 @cli.command()
