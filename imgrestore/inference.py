@@ -47,6 +47,7 @@ class TaskRunner:
         self.device = device
         self.verbose = verbose
         self._models: dict[str, OnnxModel] = {}
+        self._failed: dict[str, Exception] = {}
         self._lock = threading.Lock()
         self._select = resolve(spec.select_model)
         self._prepare = resolve(spec.prepare)
@@ -56,11 +57,17 @@ class TaskRunner:
         """The session for this picture (`--model FILE` wins over the task's choice). Thread-safe."""
         key = str(self.model_path or self.model_name or self._select(self.options, picture))
         with self._lock:
+            if key in self._failed:  # a model that cannot load fails every file the same way, at once
+                raise self._failed[key]
             if key not in self._models:
-                path = self.model_path or (Path(key) if key.endswith(".onnx") else locate(key).file)
-                model = OnnxModel(path, device=self.device, verbose=self.verbose)
-                if model.info.task != self.spec.name:
-                    raise ValueError(f"{path} is a {model.info.task!r} model, not a {self.spec.name!r} model")
+                try:
+                    path = self.model_path or (Path(key) if key.endswith(".onnx") else locate(key).file)
+                    model = OnnxModel(path, device=self.device, verbose=self.verbose)
+                    if model.info.task != self.spec.name:
+                        raise ValueError(f"{path} is a {model.info.task!r} model, not a {self.spec.name!r} model")
+                except Exception as error:
+                    self._failed[key] = error
+                    raise
                 self._models[key] = model
             return self._models[key]
 

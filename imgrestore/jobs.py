@@ -38,9 +38,12 @@ def plan_jobs(source: Path, destination: Path, recursive: bool = False, output_f
     if destination.suffix.lower() in IMAGE_SUFFIXES and not destination.is_dir():
         raise ValueError(f"input {source} is a folder, so the output must be a folder, not {destination}")
     walker = source.rglob("*") if recursive else source.iterdir()
+    output_root = destination.resolve()
     jobs, ignored = [], []
     for path in sorted(walker):
         if not path.is_file() or path.name.startswith("."):
+            continue
+        if path.resolve().is_relative_to(output_root):  # OUTPUT inside INPUT: never re-read results
             continue
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             ignored.append(path)

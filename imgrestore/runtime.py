@@ -90,10 +90,26 @@ class ModelInfo:
         return next((i for i in self.inputs if i.kind == kind), None)
 
 
-def _quiet_onnxruntime(verbose: bool) -> Any:
+_preloaded = False
+
+
+def _quiet_onnxruntime(verbose: bool, device: str) -> Any:
+    """onnxruntime, logging only fatal errors unless verbose (a CUDA provider that fails to load
+    is an expected, handled event on CPU machines). Where an NVIDIA device exists, the CUDA and
+    cuDNN libraries of the nvidia-* wheels (installed with torch) are preloaded so the CUDA
+    provider loads without LD_LIBRARY_PATH."""
+    global _preloaded
+    import os
+
     import onnxruntime
 
-    onnxruntime.set_default_logger_severity(1 if verbose else 3)
+    onnxruntime.set_default_logger_severity(1 if verbose else 4)
+    if device != "cpu" and not _preloaded and os.path.exists("/dev/nvidiactl"):
+        _preloaded = True
+        try:
+            onnxruntime.preload_dlls()
+        except Exception as error:  # older onnxruntime, or libraries elsewhere: the provider may still load
+            log.debug("onnxruntime.preload_dlls failed: %s", error)
     return onnxruntime
 
 
@@ -101,14 +117,14 @@ class OnnxModel:
     """One onnxruntime session and the metadata that says how to feed it."""
 
     def __init__(self, path: str | Path, device: str = "auto", threads: int = 0, verbose: bool = False) -> None:
-        onnxruntime = _quiet_onnxruntime(verbose)
+        onnxruntime = _quiet_onnxruntime(verbose, device)
         self.path = Path(path)
         if device not in PROVIDERS:
             raise ValueError(f"unknown device {device!r} (choose from {', '.join(PROVIDERS)})")
         available = set(onnxruntime.get_available_providers())
         wanted = [p for p in PROVIDERS[device] if p in available]
         options = onnxruntime.SessionOptions()
-        options.log_severity_level = 1 if verbose else 3
+        options.log_severity_level = 1 if verbose else 4
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
             options.intra_op_num_threads = threads

@@ -109,3 +109,14 @@ def test_inference_never_imports_torch(tiny_denoiser, photo_folder: Path, tmp_pa
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip().endswith("no torch"), done.stdout + done.stderr
     assert (tmp_path / "x.png").exists()
+
+
+def test_output_folder_inside_input_is_not_read_back(tmp_path: Path, astronaut: np.ndarray) -> None:
+    from imgrestore.jobs import plan_jobs
+
+    source = tmp_path / "photos"
+    write_image(source / "a.png", Picture(color=astronaut[:32, :32]))
+    write_image(source / "clean" / "a.png", Picture(color=astronaut[:32, :32]))  # an earlier run's output
+    plan = plan_jobs(source, source / "clean", recursive=True)
+    assert [job.source.name for job in plan.jobs] == ["a.png"]
+    assert plan.jobs[0].destination == source / "clean" / "a.png"
