@@ -67,6 +67,7 @@ class BatchOptions:
     workers: int = 2
     skip_existing: bool = False
     quality: int = 95
+    ensemble: bool = False
 
 
 class _Progress:
@@ -144,8 +145,10 @@ def run_jobs(
                 writes.append(writers.submit(save, item, output))
 
         def run_tiled(item: _Prepared) -> None:
+            """One image on its own: tiled when large, and the self-ensemble path."""
             try:
-                output = item.model.run_image(item.inputs, tile=options.tile, batch_size=options.batch_size)
+                run = item.model.run_ensemble if options.ensemble else item.model.run_image
+                output = run(item.inputs, tile=options.tile, batch_size=options.batch_size)
             except Exception as error:
                 fail(item.job, f"inference failed: {_reason(error)}")
                 return
@@ -171,7 +174,7 @@ def run_jobs(
                 continue
             tile = options.tile or item.model.default_tile()
             height, width = item.picture.size
-            if height > tile or width > tile:
+            if height > tile or width > tile or options.ensemble:
                 run_tiled(item)
                 continue
             key = (id(item.model),) + tuple((name, value.shape) for name, value in item.inputs.items())

@@ -86,6 +86,9 @@ def _inference_command(spec: TaskSpec) -> click.Command:
                      help="Threads decoding and encoding images."),
         click.Option(["-v", "--verbose"], is_flag=True, help="Show onnxruntime's messages and per-model details."),
     ]
+    if spec.equivariant:
+        params.insert(-1, click.Option(["--ensemble"], is_flag=True,
+                                       help="Average the 8 flips/rotations (about 8× slower, slightly better)."))
     return click.Command(
         spec.name,
         callback=callback,
@@ -111,7 +114,7 @@ def _run_inference(spec: TaskSpec, values: dict[str, Any]) -> None:
             click.echo(f"ignored (not an image suffix): {path}", err=True)
     options = BatchOptions(
         batch_size=values["batch_size"], tile=values["tile"], workers=values["workers"],
-        skip_existing=values["skip_existing"], quality=values["quality"],
+        skip_existing=values["skip_existing"], quality=values["quality"], ensemble=values.get("ensemble", False),
     )
     show = sys.stderr.isatty()
     with click.progressbar(length=len(plan.jobs), label=spec.name, file=sys.stderr, hidden=not show) as bar:

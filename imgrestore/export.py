@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,9 @@ def export_onnx(
     exported = _HalfPrecision(model) if fp16 else model
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as scratch:
+    with tempfile.TemporaryDirectory() as scratch, warnings.catch_warnings():
+        # the exporter warns that equal symbolic dims share a name; that is what we asked for
+        warnings.filterwarnings("ignore", message=".*will not be used, since it shares the same shape constraints.*")
         raw = Path(scratch) / "model.onnx"
         torch.onnx.export(
             exported,

@@ -39,15 +39,17 @@ def plan_jobs(source: Path, destination: Path, recursive: bool = False, output_f
         raise ValueError(f"input {source} is a folder, so the output must be a folder, not {destination}")
     walker = source.rglob("*") if recursive else source.iterdir()
     output_root = destination.resolve()
+    nested_output = output_root != source.resolve() and output_root.is_relative_to(source.resolve())
     jobs, ignored = [], []
     for path in sorted(walker):
-        if not path.is_file() or path.name.startswith("."):
-            continue
-        if path.resolve().is_relative_to(output_root):  # OUTPUT inside INPUT: never re-read results
-            continue
+        if path.name.startswith(".") or (nested_output and path.resolve().is_relative_to(output_root)):
+            continue  # hidden files, and OUTPUT inside INPUT: never re-read results
         if path.suffix.lower() not in IMAGE_SUFFIXES:
-            ignored.append(path)
+            if path.is_file():
+                ignored.append(path)
             continue
+        # A folder named like an image (x.png) is kept as a job: it fails with a clear reason
+        # instead of vanishing from the report.
         jobs.append(Job(path, _with_suffix(destination / path.relative_to(source), suffix)))
     return JobPlan(jobs, ignored)
 

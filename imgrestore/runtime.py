@@ -165,6 +165,27 @@ class OnnxModel:
             output = output[:, :, : height * self.info.scale, : width * self.info.scale]
         return output
 
+    def run_ensemble(self, inputs: dict[str, np.ndarray], tile: int | None = None, batch_size: int = 4) -> np.ndarray:
+        """Geometric self-ensemble: the mean of the outputs for the 8 flips/rotations of the input,
+        each turned back. About 8× the time, typically +0.1 to +0.2 dB for restoration models."""
+        spatial = {i.name for i in self.info.inputs if i.kind in SPATIAL_KINDS}
+        total = None
+        for rotations in range(4):
+            for flip in (False, True):
+                def forward(a: np.ndarray) -> np.ndarray:
+                    a = np.rot90(a, rotations, axes=(1, 2))
+                    return np.ascontiguousarray(a[:, :, ::-1] if flip else a)
+
+                def backward(a: np.ndarray) -> np.ndarray:
+                    a = a[:, :, ::-1] if flip else a
+                    return np.rot90(a, -rotations, axes=(1, 2))
+
+                turned = {k: forward(v) if k in spatial else v for k, v in inputs.items()}
+                output = backward(self.run_image(turned, tile=tile, batch_size=batch_size))
+                total = output.copy() if total is None else total + output
+        assert total is not None
+        return total / 8
+
     def run_image(self, inputs: dict[str, np.ndarray], tile: int | None = None, batch_size: int = 4) -> np.ndarray:
         """One image's inputs (no batch axis) -> C×H'×W' output, tiled when larger than `tile`."""
         spatial = [i.name for i in self.info.inputs if i.kind in SPATIAL_KINDS]

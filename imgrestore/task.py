@@ -68,6 +68,10 @@ class TaskSpec:
     export: str = ""
     """"package.module:export_spec": (model, model_config) -> ExportSpec (example inputs, metadata)."""
 
+    equivariant: bool = False
+    """True when flipping/rotating the input flips/rotates the output the same way (denoising,
+    super-resolution), so the CLI offers --ensemble (average of the 8 flips and rotations)."""
+
     models: tuple[str, ...] = ()
     """Names of the shipped default models this task may select (listed by `imgrestore tasks`)."""
 

@@ -31,6 +31,8 @@ def photo_folder(tmp_path: Path, astronaut: np.ndarray, coffee: np.ndarray, came
     (folder / "empty.png").write_bytes(b"")
     (folder / "notes.txt").write_text("not an image")
     (folder / "fake.jpg").write_text("not a jpeg either")
+    (folder / "text.png").write_text("a text file renamed .png")
+    (folder / "x.png").mkdir()
     buffer = io.BytesIO()
     Image.fromarray(coffee).save(buffer, format="JPEG")
     (folder / "truncated.jpg").write_bytes(buffer.getvalue()[:5000])
@@ -47,9 +49,10 @@ def test_bad_files_are_reported_and_the_batch_goes_on(tiny_denoiser, photo_folde
     result = CliRunner().invoke(cli, ["denoise", str(photo_folder), str(out), "--model", str(tiny_denoiser["onnx"]),
                                       "--sigma", "10", "--recursive"])
     assert result.exit_code == 1
-    for name, reason in [("empty.png", "empty file"), ("fake.jpg", "not a decodable image"), ("truncated.jpg", "truncated")]:
+    for name, reason in [("empty.png", "empty file"), ("fake.jpg", "not a decodable image"),
+                         ("text.png", "not a decodable image"), ("truncated.jpg", "truncated"), ("x.png", "is a directory")]:
         assert f"{name}: {reason}" in result.output
-    assert "done 6, skipped 0, failed 3" in result.output and "ignored 1 non-image file" in result.output
+    assert "done 6, skipped 0, failed 5" in result.output and "ignored 1 non-image file" in result.output
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
         "a.png", "b.png", "c.jpg", "deep16.png", "gray.png", "sub/d.png"]
     assert _snapshot(photo_folder) == before  # inputs untouched
@@ -66,7 +69,7 @@ def test_skip_existing_resumes(tiny_denoiser, photo_folder: Path, tmp_path: Path
     stamp = (out / "a.png").stat().st_mtime_ns
     (out / "b.png").unlink()  # as if the run had been interrupted before b
     result = CliRunner().invoke(cli, args + ["--skip-existing"])
-    assert "done 1, skipped 4, failed 3" in result.output
+    assert "done 1, skipped 4, failed 5" in result.output
     assert (out / "a.png").stat().st_mtime_ns == stamp and (out / "b.png").exists()
 
 
@@ -120,3 +123,18 @@ def test_output_folder_inside_input_is_not_read_back(tmp_path: Path, astronaut: 
     plan = plan_jobs(source, source / "clean", recursive=True)
     assert [job.source.name for job in plan.jobs] == ["a.png"]
     assert plan.jobs[0].destination == source / "clean" / "a.png"
+
+
+def test_self_ensemble_is_the_mean_of_the_eight_turned_runs(tiny_denoiser, coffee: np.ndarray) -> None:
+    model = OnnxModel(tiny_denoiser["onnx"], device="cpu")
+    image = np.ascontiguousarray(coffee[:61, :90].transpose(2, 0, 1), dtype=np.float32) / 255
+    sigma = np.array([0.1], np.float32)
+    expected = np.zeros_like(image)
+    for k in range(4):
+        for flip in (False, True):
+            turned = np.rot90(image, k, axes=(1, 2))
+            turned = turned[:, :, ::-1] if flip else turned
+            out = model.run_image({"image": np.ascontiguousarray(turned), "sigma": sigma})
+            out = out[:, :, ::-1] if flip else out
+            expected += np.rot90(out, -k, axes=(1, 2)) / 8
+    np.testing.assert_allclose(model.run_ensemble({"image": image, "sigma": sigma}), expected, atol=1e-5)

@@ -46,7 +46,7 @@ def test_beats_noisy_input_and_nlmeans(mode: str, sigma: float) -> None:
         gains.append(ours - psnr(noisy, clean))
         margins.append(ours - _best_nlmeans(noisy, clean, sigma))
     assert min(gains) > 6.0, gains
-    assert np.mean(margins) > 1.0, margins
+    assert min(margins) > 1.0, margins
 
 
 @pytest.mark.parametrize("sigma", [10, 25, 45])

@@ -56,6 +56,7 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
                              help="Training patch side (even)."),
             ),
             export="imgrestore_denoise.export:export_spec",
+            equivariant=True,
             models=("denoise-gray", "denoise-color"),
         )
     )
