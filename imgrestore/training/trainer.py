@@ -114,6 +114,30 @@ def _to_device(batch: Batch, device: torch.device) -> Batch:
     return {key: value.to(device, non_blocking=True) for key, value in batch.items()}
 
 
+def precise_batch_norm(recipe: Recipe, model: nn.Module, device: torch.device, seed: int,
+                       batches: int = 32, batch_size: int = 16) -> None:
+    """Recompute batch-norm statistics as plain averages over fresh training batches, with the
+    current weights. The running (EMA) statistics trail weights that still change quickly at a
+    high learning rate: on the colour denoiser they cost about 3 dB at inference (eval-mode loss
+    0.0041 against 0.0025 after this). Uses its own RNG, so training draws stay as they were."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    momenta = [m.momentum for m in norms]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # cumulative average
+    rng = np.random.default_rng(seed)
+    was_training = model.training
+    model.train()
+    with torch.no_grad():
+        for _ in range(batches):
+            recipe.predict(model, _to_device(recipe.training_batch(rng, batch_size), device))
+    for norm, momentum in zip(norms, momenta):
+        norm.momentum = momentum
+    model.train(was_training)
+
+
 def validate(recipe: Recipe, model: nn.Module, device: torch.device) -> float:
     """Mean PSNR (dB) of the recipe's predictions on its fixed validation batches."""
     model.eval()
@@ -220,7 +244,12 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
         count += 1
 
         val_psnr = None
-        if step % config.validate_every == 0 or step == config.steps:
+        due_validation = step % config.validate_every == 0 or step == config.steps
+        due_checkpoint = step % config.checkpoint_every == 0 or step == config.steps
+        if context.main and (due_validation or due_checkpoint):
+            precise_batch_norm(recipe, model, context.device, seed=config.seed * 1_000_003 + step,
+                               batch_size=config.batch_size)
+        if due_validation:
             if context.main:
                 val_psnr = validate(recipe, model, context.device)
                 if val_psnr > best:
@@ -249,7 +278,7 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
             print(f"step {step}/{config.steps} loss {row['loss']:.3e} lr {row['lr']:.2e} {elapsed:.0f}s{shown}",
                   file=sys.stderr, flush=True)
             running, count = 0.0, 0
-        if step % config.checkpoint_every == 0 or step == config.steps:
+        if due_checkpoint:
             checkpoint("last", val_psnr)
 
     if bar is not None:
