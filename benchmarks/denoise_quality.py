@@ -126,7 +126,12 @@ def main() -> None:
             sys.exit(f"--reuse: {args.reuse} used seed {earlier['seed']}, not {args.seed}")
         reused = earlier["results"]
     print(__doc__.split("\n\n")[1])
-    results: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
+    # rows of the reused run stay, marked as such; what this run measures replaces or joins them
+    results: dict[str, dict[str, dict[str, dict[str, float]]]] = {
+        set_name: {sigma_key: {m: {**v, "reused_from": v.get("reused_from", str(args.reuse))} for m, v in row.items()}
+                   for sigma_key, row in rows.items()}
+        for set_name, rows in reused.items()
+    }
     for set_name in args.sets.split(","):
         images = load_set(root, set_name, args.limit)
         color = set_name in COLOR_SETS
@@ -164,9 +169,11 @@ def main() -> None:
                                "seconds_per_image": (time.perf_counter() - started) / len(noisy_images)}
                 if method == "nlmeans":
                     row[method]["h"] = h
-            for method, values in reused.get(set_name, {}).get(f"sigma{int(sigma)}", {}).items():
-                row.setdefault(method, {**values, "reused_from": str(args.reuse)})
-            results.setdefault(set_name, {})[f"sigma{int(sigma)}"] = row
+            earlier = results.setdefault(set_name, {}).setdefault(f"sigma{int(sigma)}", {})
+            if "noisy" in earlier and abs(earlier["noisy"]["psnr"] - row["noisy"]["psnr"]) > 1e-9:
+                sys.exit(f"--reuse: the noisy inputs of {set_name} sigma {sigma:g} differ from the reused run")
+            earlier.update(row)
+            row = earlier
             line = "  ".join(f"{m} {v['psnr']:.2f}/{v['ssim']:.4f}" for m, v in row.items())
             print(f"{set_name:<9} sigma {sigma:>4.0f}: {line}", flush=True)
     save(args.name, {"protocol": "float Gaussian noise, rounded and clipped to 8-bit; PSNR dB / SSIM on 8-bit output",

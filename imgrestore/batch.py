@@ -133,6 +133,14 @@ def run_jobs(
         options.workers, thread_name_prefix="write"
     ) as writers:
 
+        def submit_write(item: _Prepared, output: np.ndarray) -> None:
+            """Queue an encode+write, first waiting while too many finished outputs are in memory
+            (on a GPU inference outruns PNG encoding; each 12 MP output is ~150 MB of floats)."""
+            writes[:] = [w for w in writes if not w.done()]
+            while len(writes) >= 2 * options.workers:
+                writes.pop(0).result()
+            writes.append(writers.submit(save, item, output))
+
         def run_group(group: list[_Prepared]) -> None:
             try:
                 names = group[0].inputs.keys()
@@ -142,7 +150,7 @@ def run_jobs(
                     fail(item.job, f"inference failed: {_reason(error)}")
                 return
             for item, output in zip(group, outputs):
-                writes.append(writers.submit(save, item, output))
+                submit_write(item, output)
 
         def run_tiled(item: _Prepared) -> None:
             """One image on its own: tiled when large, and the self-ensemble path."""
@@ -152,7 +160,7 @@ def run_jobs(
             except Exception as error:
                 fail(item.job, f"inference failed: {_reason(error)}")
                 return
-            writes.append(writers.submit(save, item, output))
+            submit_write(item, output)
 
         pending: OrderedDict[tuple[Any, ...], list[_Prepared]] = OrderedDict()
         window = max(2 * options.batch_size, 2 * options.workers)
