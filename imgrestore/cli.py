@@ -144,6 +144,7 @@ def _train_command(spec: TaskSpec) -> click.Command:
             out_dir=values["out"], steps=values["steps"], batch_size=values["batch_size"], lr=values["lr"],
             seed=values["seed"], checkpoint_every=values["checkpoint_every"],
             validate_every=values["validate_every"], log_every=values["log_every"], resume=values["resume"],
+            init=values["init"],
             device=values["device"], precision=values["precision"], threads=values["threads"],
             options=recipe_options,
         )
@@ -166,6 +167,8 @@ def _train_command(spec: TaskSpec) -> click.Command:
                      help="Peak learning rate (linear warm-up, cosine decay)."),
         click.Option(["--seed"], type=int, default=0, show_default=True),
         click.Option(["--resume"], is_flag=True, help="Continue the run in --out from its last checkpoint."),
+        click.Option(["--init"], type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+                     help="Start from these weights (e.g. weights/denoise/gray.safetensors) to fine-tune."),
         click.Option(["--checkpoint-every"], type=click.IntRange(1), default=500, show_default=True),
         click.Option(["--validate-every"], type=click.IntRange(1), default=500, show_default=True),
         click.Option(["--log-every"], type=click.IntRange(1), default=50, show_default=True),

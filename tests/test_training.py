@@ -71,3 +71,17 @@ def test_runs_under_torchrun_with_ddp(tmp_path: Path, training_folder: Path) -> 
     assert "world size 2" in done.stderr
     rows = _log(tmp_path / "ddp")
     assert rows[-1]["step"] == "4" and rows[-1]["val_psnr"]
+
+
+def test_init_fine_tunes_from_given_weights(tmp_path: Path, training_folder: Path) -> None:
+    from safetensors.torch import load_file
+
+    _train(tmp_path / "base", training_folder, 3)
+    _train(tmp_path / "tuned", training_folder, 1, "--init", str(tmp_path / "base" / "last.safetensors"), "--lr", "1e-9")
+    base = load_file(str(tmp_path / "base" / "last.safetensors"))
+    tuned = load_file(str(tmp_path / "tuned" / "last.safetensors"))
+    assert all((base[k] - tuned[k]).abs().max() < 1e-5 for k in base)  # started from base, barely moved
+    result = CliRunner().invoke(cli, ["train", "denoise", "--gray", "--data", str(training_folder), "--out",
+                                      str(tmp_path / "wrong"), "--steps", "1", "--features", "16", "--depth", "3",
+                                      "--init", str(tmp_path / "base" / "last.safetensors")])
+    assert result.exit_code != 0 and "--init" in str(result.exception)

@@ -42,6 +42,9 @@ class TrainConfig:
     validate_every: int = 500
     log_every: int = 50
     resume: bool = False
+    init: Path | None = None
+    """Start from these weights (e.g. a shipped model's .safetensors) with a fresh optimizer and
+    schedule: fine-tuning on one's own images, or training on where an earlier run stopped."""
     device: str = "auto"
     precision: str = "auto"
     threads: int = 0
@@ -183,6 +186,13 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
             print(f"resumed from {out / 'last.safetensors'} at step {step}", file=sys.stderr)
     elif context.main and (out / "last.safetensors").exists():
         raise FileExistsError(f"{out} already holds a run: pass --resume to continue it, or another --out")
+    elif config.init is not None:
+        saved = read_metadata(config.init)
+        if saved.get("model_config") != metadata["model_config"]:
+            raise ValueError(f"--init: {config.init} holds a {saved.get('model_config')} model, "
+                             f"not {metadata['model_config']} (pass the matching model options)")
+        model.load_state_dict(load_weights(config.init))
+        metadata["init"] = str(config.init)
 
     trained = model
     if context.world > 1:
