@@ -66,7 +66,7 @@ def main() -> None:
         "model_config": metadata["model_config"],
         "steps": metadata.get("step"),
         "training_command": args.train_command,
-        "export_command": " ".join(export_command[:4] + ["--checkpoint", f"{args.run}/{args.checkpoint}",
+        "export_command": " ".join(export_command[:3] + ["--checkpoint", f"{args.run}/{args.checkpoint}",
                                                         "-o", f"weights/{args.task}/{stem}.onnx"]),
         "data": args.data,
         "validation_psnr": metadata.get("val_psnr"),
