@@ -91,7 +91,10 @@ def export_onnx(
     names = [entry.name for entry in export_spec.info.inputs]
     if list(export_spec.example) != names:
         raise ValueError(f"export example inputs {list(export_spec.example)} do not match {names}")
-    exported = _HalfPrecision(model) if fp16 else model
+    exported = _HalfPrecision(model).eval() if fp16 else model
+    dynamic_shapes = _dynamic_shapes(export_spec)
+    if fp16:  # the wrapper takes `*inputs`, which torch.export sees as one tuple argument
+        dynamic_shapes = (dynamic_shapes,)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch, warnings.catch_warnings():
@@ -104,7 +107,7 @@ def export_onnx(
             str(raw),
             input_names=names,
             output_names=[export_spec.info.output],
-            dynamic_shapes=_dynamic_shapes(export_spec),
+            dynamic_shapes=dynamic_shapes,
             dynamo=True,
             opset_version=opset,
             external_data=False,
