@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, data_root, save  # noqa: E402
+from common import data_root, save  # noqa: E402
 
 from imgrestore.images import read_image  # noqa: E402
 from imgrestore.metrics import psnr, ssim  # noqa: E402
@@ -75,6 +75,7 @@ def nlmeans(noisy: np.ndarray, h: float) -> np.ndarray:
     return cv2.cvtColor(out, cv2.COLOR_BGR2RGB)
 
 
+@lru_cache(maxsize=None)  # the same tuning serves every set of one colour mode
 def tune_nlmeans(root: Path, sigma: float, color: bool) -> float:
     """Best h/sigma factor on six training images (train/, never test/)."""
     folder = root / "train" / ("Sun_Hays80" if color else "Train400")

@@ -152,7 +152,7 @@ def run_jobs(
             for item, output in zip(group, outputs):
                 submit_write(item, output)
 
-        def run_tiled(item: _Prepared) -> None:
+        def run_single(item: _Prepared) -> None:
             """One image on its own: tiled when large, and the self-ensemble path."""
             try:
                 run = item.model.run_ensemble if options.ensemble else item.model.run_image
@@ -183,7 +183,7 @@ def run_jobs(
             tile = options.tile or item.model.default_tile()
             height, width = item.picture.size
             if height > tile or width > tile or options.ensemble:
-                run_tiled(item)
+                run_single(item)
                 continue
             key = (id(item.model),) + tuple((name, value.shape) for name, value in item.inputs.items())
             pending.setdefault(key, []).append(item)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 
 import pluggy
@@ -96,7 +96,7 @@ def build_registry(entry_points: list[metadata.EntryPoint] | None = None) -> Reg
                     f"task {spec.name!r} is registered by both plugin {tasks[spec.name].plugin!r} "
                     f"and plugin {_plugin!r}; disable one with {DISABLE_VARIABLE}"
                 )
-            tasks[spec.name] = _with_plugin(spec, _plugin)
+            tasks[spec.name] = replace(spec, plugin=_plugin)
             plugins[_plugin].tasks.append(spec.name)
 
         hook = manager.subset_hook_caller("imgrestore_register_tasks", remove_plugins=[
@@ -109,12 +109,6 @@ def build_registry(entry_points: list[metadata.EntryPoint] | None = None) -> Reg
         except Exception as error:
             info.error = f"{type(error).__name__} while registering tasks: {error}"
     return Registry(manager=manager, plugins=plugins, tasks=tasks)
-
-
-def _with_plugin(spec: TaskSpec, plugin: str) -> TaskSpec:
-    from dataclasses import replace
-
-    return replace(spec, plugin=plugin)
 
 
 _registry: Registry | None = None

@@ -10,7 +10,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -233,7 +233,3 @@ def pad_to_multiple(batch: np.ndarray, multiple: int) -> np.ndarray:
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), max(1, size)):
         yield items[start : start + size]
-
-
-def batches_of(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    return _chunks(list(items), size)

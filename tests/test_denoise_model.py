@@ -18,7 +18,6 @@ def test_output_has_input_shape_and_identity_start() -> None:
 
 def test_precise_batch_norm_makes_eval_match_train_mode() -> None:
     """Running statistics left stale by fast-changing weights are recomputed for the current ones."""
-    import numpy as np
 
     from imgrestore.training.trainer import precise_batch_norm
 
