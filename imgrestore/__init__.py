@@ -28,10 +28,13 @@ def load_task(name: str) -> TaskSpec:
     return get_registry().task(name)
 
 
-def run(task: str, image: np.ndarray, model: str | None = None, device: str = "auto", **options: Any) -> np.ndarray:
+def run(task: str, image: np.ndarray, model: str | None = None, device: str = "auto", tile: int | None = None,
+        **options: Any) -> np.ndarray:
     """Apply a task to an H×W or H×W×C uint8/uint16 array (RGB order; a 4th channel is alpha).
 
     >>> clean = imgrestore.run("denoise", noisy_rgb, sigma=25)
+
+    `tile` (input pixels) overrides the automatic tile size of large images.
     """
     from imgrestore.images import Picture
     from imgrestore.inference import TaskRunner
@@ -44,6 +47,6 @@ def run(task: str, image: np.ndarray, model: str | None = None, device: str = "a
     picture = Picture(color=np.ascontiguousarray(array[:, :, :3] if alpha is not None else array), alpha=alpha)
     all_options = {p.name: p.default for p in spec.options}
     all_options.update(options)
-    result = TaskRunner(spec, all_options, model=model, device=device).run_picture(picture)
+    result = TaskRunner(spec, all_options, model=model, device=device).run_picture(picture, tile=tile)
     out = result.color if result.alpha is None else np.dstack([result.color, result.alpha])
     return out[:, :, 0] if out.shape[2] == 1 and np.asarray(image).ndim == 2 else out

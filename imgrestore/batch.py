@@ -115,9 +115,9 @@ def run_jobs(
         model = runner.model_for(picture)
         return _Prepared(job, picture, model, runner.prepare(picture, model))
 
-    def save(item: _Prepared, output: np.ndarray) -> None:
+    def save(item: _Prepared, output: np.ndarray | Picture) -> None:
         try:
-            result = runner.finish(output, item.picture)
+            result = output if isinstance(output, Picture) else runner.finish(output, item.picture)
             write_image(item.job.destination, result, quality=options.quality)
         except Exception as error:  # an unwritable file must not stop the others
             fail(item.job, f"cannot write {item.job.destination}: {_reason(error)}")
@@ -133,7 +133,7 @@ def run_jobs(
         options.workers, thread_name_prefix="write"
     ) as writers:
 
-        def submit_write(item: _Prepared, output: np.ndarray) -> None:
+        def submit_write(item: _Prepared, output: np.ndarray | Picture) -> None:
             """Queue an encode+write, first waiting while too many finished outputs are in memory
             (on a GPU inference outruns PNG encoding; each 12 MP output is ~150 MB of floats)."""
             writes[:] = [w for w in writes if not w.done()]
@@ -155,8 +155,8 @@ def run_jobs(
         def run_single(item: _Prepared) -> None:
             """One image on its own: tiled when large, and the self-ensemble path."""
             try:
-                run = item.model.run_ensemble if options.ensemble else item.model.run_image
-                output = run(item.inputs, tile=options.tile, batch_size=options.batch_size)
+                output = runner.render(item.picture, item.model, item.inputs, tile=options.tile,
+                                       batch_size=options.batch_size, ensemble=options.ensemble)
             except Exception as error:
                 fail(item.job, f"inference failed: {_reason(error)}")
                 return

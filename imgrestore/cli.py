@@ -183,12 +183,12 @@ def _train_command(spec: TaskSpec) -> click.Command:
 
 
 def _export_command(spec: TaskSpec) -> click.Command:
-    def callback(checkpoint: Path, output: Path, fp16: bool, opset: int) -> None:
+    def callback(checkpoint: Path, output: Path, fp16: bool, opset: int, **task_options: Any) -> None:
         from imgrestore.export import ParityError, export_onnx
 
         try:
-            report = export_onnx(spec, checkpoint, output, fp16=fp16, opset=opset)
-        except ParityError as error:
+            report = export_onnx(spec, checkpoint, output, fp16=fp16, opset=opset, options=task_options)
+        except (ParityError, ValueError) as error:
             raise click.ClickException(str(error)) from None
         click.echo(
             f"wrote {report.path} ({report.parameters:,} parameters); onnx.checker passed; "
@@ -204,6 +204,7 @@ def _export_command(spec: TaskSpec) -> click.Command:
             click.Option(["-o", "--output"], required=True, type=click.Path(dir_okay=False, path_type=Path)),
             click.Option(["--fp16"], is_flag=True, help="Half-precision weights and arithmetic (float32 inputs/outputs)."),
             click.Option(["--opset"], type=click.IntRange(17), default=18, show_default=True),
+            *spec.export_options,
         ],
         help=f"Export a {spec.name} checkpoint to ONNX (dynamic batch/height/width) and check parity with torch.",
     )

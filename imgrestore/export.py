@@ -84,10 +84,12 @@ def _dynamic_shapes(spec: ExportSpec) -> tuple[dict[int, Any], ...]:
 
 
 def export_onnx(
-    spec: TaskSpec, checkpoint: str | Path, output: str | Path, fp16: bool = False, opset: int = 18
+    spec: TaskSpec, checkpoint: str | Path, output: str | Path, fp16: bool = False, opset: int = 18,
+    options: dict[str, Any] | None = None,
 ) -> ExportReport:
+    """`options`: values of the task's export_options, handed to its export_spec."""
     model, metadata = load_model(spec, checkpoint)
-    export_spec: ExportSpec = resolve(spec.export)(model, metadata["model_config"])
+    export_spec: ExportSpec = resolve(spec.export)(model, metadata["model_config"], options or {})
     names = [entry.name for entry in export_spec.info.inputs]
     if list(export_spec.example) != names:
         raise ValueError(f"export example inputs {list(export_spec.example)} do not match {names}")
@@ -127,7 +129,7 @@ def export_onnx(
 
     difference = parity_difference(model, export_spec, output)
     tolerance = PARITY_TOLERANCE["fp16" if fp16 else "fp32"]
-    parameters = sum(p.numel() for p in model.parameters())
+    parameters = sum(int(np.prod(tensor.dims)) for tensor in graph.graph.initializer)  # what was exported
     if not difference <= tolerance:
         raise ParityError(
             f"onnxruntime differs from torch by {difference:.3g} (> {tolerance:g}) on a "

@@ -67,9 +67,13 @@ class Picture:
 
     def with_color_float(self, color: np.ndarray, alpha: np.ndarray | None = None) -> "Picture":
         """A picture of this one's sample type from float colour in 0..1 (clipped and rounded)."""
-        scaled = np.clip(color, 0.0, 1.0) * self.max_value + 0.5
         new_alpha = self.alpha if alpha is None else alpha
-        return replace(self, color=scaled.astype(self.color.dtype), alpha=new_alpha)
+        return replace(self, color=self.samples_from_float(color), alpha=new_alpha)
+
+    def samples_from_float(self, color: np.ndarray) -> np.ndarray:
+        """Float colour in 0..1 -> this picture's sample type, clipped and rounded."""
+        scaled = np.clip(color, 0.0, 1.0) * self.max_value + 0.5
+        return scaled.astype(self.color.dtype)
 
 
 def to_color_mode(pixels: np.ndarray, mode: str) -> np.ndarray:

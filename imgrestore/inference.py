@@ -6,6 +6,7 @@ This is the piece the folder pipeline (batch.py) and the Python API (`imgrestore
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -84,16 +85,43 @@ class TaskRunner:
         color = output.transpose(1, 2, 0)
         if self._finish is not None:
             color = self._finish(color, picture, self.options)
-        if color.shape[2] != picture.channels:
-            color = to_color_mode(np.ascontiguousarray(color), "gray" if picture.channels == 1 else "rgb")
-        alpha = picture.alpha
-        if alpha is not None and alpha.shape != color.shape[:2]:
-            resized = cv2.resize(alpha.astype(np.float32), (color.shape[1], color.shape[0]), interpolation=cv2.INTER_CUBIC)
-            limit = np.iinfo(alpha.dtype).max
-            alpha = np.clip(np.round(resized), 0, limit).astype(alpha.dtype)
-        return picture.with_color_float(color, alpha)
+        color = self._match_channels(color, picture)
+        return replace(picture, color=picture.samples_from_float(color), alpha=_resized_alpha(picture, color.shape[:2]))
 
-    def run_picture(self, picture: Picture, tile: int | None = None) -> Picture:
+    def render(self, picture: Picture, model: OnnxModel, inputs: dict[str, np.ndarray], tile: int | None = None,
+               batch_size: int = 4, ensemble: bool = False) -> Picture:
+        """Run one picture on its own (tiled when large) straight to the finished picture.
+
+        Without a task `finish` hook the output is built band by band (OnnxModel.run_bands) in
+        the picture's own sample type, so the only output-sized buffer is the result itself."""
+        if ensemble or self._finish is not None:
+            run = model.run_ensemble if ensemble else model.run_image
+            return self.finish(run(inputs, tile=tile, batch_size=batch_size), picture)
+        color: np.ndarray | None = None
+        for top, band in model.run_bands(inputs, tile=tile, batch_size=batch_size):
+            band_color = self._match_channels(band.transpose(1, 2, 0), picture)
+            if color is None:
+                out_height = picture.size[0] * model.info.scale
+                color = np.empty((out_height, band_color.shape[1], picture.channels), picture.color.dtype)
+            color[top : top + band_color.shape[0]] = picture.samples_from_float(band_color)
+        assert color is not None
+        return replace(picture, color=color, alpha=_resized_alpha(picture, color.shape[:2]))
+
+    def run_picture(self, picture: Picture, tile: int | None = None, ensemble: bool = False) -> Picture:
         model = self.model_for(picture)
-        output = model.run_image(self.prepare(picture, model), tile=tile)
-        return self.finish(output, picture)
+        return self.render(picture, model, self.prepare(picture, model), tile=tile, ensemble=ensemble)
+
+    @staticmethod
+    def _match_channels(color: np.ndarray, picture: Picture) -> np.ndarray:
+        if color.shape[2] == picture.channels:
+            return color
+        return to_color_mode(np.ascontiguousarray(color), "gray" if picture.channels == 1 else "rgb")
+
+
+def _resized_alpha(picture: Picture, size: tuple[int, int]) -> np.ndarray | None:
+    """The picture's alpha at `size`: bicubic (OpenCV, in the alpha's own integer type, which
+    cv2 rounds and saturates) when the task changed the size."""
+    alpha = picture.alpha
+    if alpha is None or alpha.shape == size:
+        return alpha
+    return cv2.resize(alpha, (size[1], size[0]), interpolation=cv2.INTER_CUBIC)

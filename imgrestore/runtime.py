@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from imgrestore.tiling import plan_tiles, upscale_weight
+from imgrestore.tiling import Tile, plan_tiles, upscale_weight
 
 METADATA_KEY = "imgrestore"
 SPATIAL_KINDS = frozenset({"image", "mask"})
@@ -145,7 +145,10 @@ class OnnxModel:
         return {"CUDAExecutionProvider": "cuda", "TensorrtExecutionProvider": "tensorrt"}.get(self.provider, "cpu")
 
     def default_tile(self) -> int:
-        return DEFAULT_TILE.get(self.provider, DEFAULT_GPU_TILE)
+        """Tile side in input pixels. Enlarging models get half: their output tiles (and the
+        bands run_bands holds) are scale² times bigger."""
+        tile = DEFAULT_TILE.get(self.provider, DEFAULT_GPU_TILE)
+        return tile // 2 if self.info.scale > 1 else tile
 
     def run(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         """Run a batch (every input with a leading batch axis); spatial inputs are padded to the
@@ -188,13 +191,27 @@ class OnnxModel:
 
     def run_image(self, inputs: dict[str, np.ndarray], tile: int | None = None, batch_size: int = 4) -> np.ndarray:
         """One image's inputs (no batch axis) -> C×H'×W' output, tiled when larger than `tile`."""
+        bands = list(self.run_bands(inputs, tile=tile, batch_size=batch_size))
+        return bands[0][1] if len(bands) == 1 else np.concatenate([band for _, band in bands], axis=1)
+
+    def run_bands(self, inputs: dict[str, np.ndarray], tile: int | None = None,
+                  batch_size: int = 4) -> Iterator[tuple[int, np.ndarray]]:
+        """One image's output as horizontal bands, top to bottom: (first output row, C×rows×W').
+
+        A large image is cut into overlapping tiles, run a row of tiles at a time, and each band
+        of output rows is handed out as soon as no later tile touches it. So the float32 working
+        memory is about two tile rows of output, not the whole output: a 3000×2000 photo at ×4
+        (12000×8000) needs ~0.3 GB of floats instead of 1.15 GB, and the caller writes each band
+        into the final 8- or 16-bit image."""
         spatial = [i.name for i in self.info.inputs if i.kind in SPATIAL_KINDS]
         if not spatial:
-            return self.run({k: v[None] for k, v in inputs.items()})[0]
+            yield 0, self.run({k: v[None] for k, v in inputs.items()})[0]
+            return
         height, width = inputs[spatial[0]].shape[1:]
         tile = tile or self.default_tile()
         if height <= tile and width <= tile:
-            return self.run({k: v[None] for k, v in inputs.items()})[0]
+            yield 0, self.run({k: v[None] for k, v in inputs.items()})[0]
+            return
         # Pad once to the size multiple, so every tile starts on the model's pixel grid (a
         # pixel-unshuffle model gives different results on a tile shifted by one pixel).
         multiple = self.info.size_multiple
@@ -203,21 +220,41 @@ class OnnxModel:
         overlap = -(-4 * self.info.receptive_radius // multiple) * multiple
         tile = max(tile // multiple * multiple, 2 * overlap + multiple)
         scale = self.info.scale
-        output = np.zeros((self.info.channels, padded_height * scale, padded_width * scale), dtype=np.float32)
-        tiles = plan_tiles(padded_height, padded_width, tile, overlap)
-        for group in _chunks(tiles, batch_size):
-            feed = {}
-            for name, value in inputs.items():
-                if name in spatial:
-                    feed[name] = np.stack([value[:, t.top : t.top + t.height, t.left : t.left + t.width] for t in group])
-                else:
-                    feed[name] = np.stack([value] * len(group))
-            results = self.run(feed)
-            for t, result in zip(group, results):
-                rows = slice(t.top * scale, (t.top + t.height) * scale)
-                cols = slice(t.left * scale, (t.left + t.width) * scale)
-                output[:, rows, cols] += result * upscale_weight(t.weight, scale)
-        return output[:, : height * scale, : width * scale]
+        out_height, out_width = height * scale, width * scale
+        pending = np.zeros((self.info.channels, 0, padded_width * scale), dtype=np.float32)
+        pending_top = 0  # output row of pending[:, 0]
+        for row in _tile_rows(plan_tiles(padded_height, padded_width, tile, overlap)):
+            top, bottom = row[0].top * scale, (row[0].top + row[0].height) * scale
+            if top > pending_top:  # rows above this tile row are final
+                done = min(top, out_height) - pending_top
+                if done > 0:
+                    yield pending_top, pending[:, :done, :out_width]
+                pending, pending_top = pending[:, top - pending_top :], top
+            grow = bottom - pending_top - pending.shape[1]
+            if grow > 0:
+                pending = np.concatenate(
+                    [pending, np.zeros((self.info.channels, grow, pending.shape[2]), np.float32)], axis=1)
+            for group in _chunks(row, batch_size):
+                feed = {}
+                for name, value in inputs.items():
+                    if name in spatial:
+                        feed[name] = np.stack([value[:, t.top : t.top + t.height, t.left : t.left + t.width] for t in group])
+                    else:
+                        feed[name] = np.stack([value] * len(group))
+                results = self.run(feed)
+                for t, result in zip(group, results):
+                    cols = slice(t.left * scale, (t.left + t.width) * scale)
+                    pending[:, top - pending_top : bottom - pending_top, cols] += result * upscale_weight(t.weight, scale)
+        if out_height > pending_top:
+            yield pending_top, pending[:, : out_height - pending_top, :out_width]
+
+
+def _tile_rows(tiles: list[Tile]) -> list[list[Tile]]:
+    """Tiles grouped by row, top to bottom (plan_tiles lists them row by row)."""
+    rows: dict[int, list[Tile]] = {}
+    for t in tiles:
+        rows.setdefault(t.top, []).append(t)
+    return list(rows.values())
 
 
 def pad_to_multiple(batch: np.ndarray, multiple: int) -> np.ndarray:

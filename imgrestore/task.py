@@ -66,7 +66,11 @@ class TaskSpec:
     """Extra click parameters of `imgrestore train <task>` (passed to the recipe in `options`)."""
 
     export: str = ""
-    """"package.module:export_spec": (model, model_config) -> ExportSpec (example inputs, metadata)."""
+    """"package.module:export_spec": (model, model_config, options) -> ExportSpec (example inputs,
+    metadata); `options` holds the values of `export_options`."""
+
+    export_options: tuple["click.Parameter", ...] = ()
+    """Extra click parameters of `imgrestore export <task>` (e.g. which scale of a multi-scale model)."""
 
     equivariant: bool = False
     """True when flipping/rotating the input flips/rotates the output the same way (denoising,

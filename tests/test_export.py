@@ -61,4 +61,4 @@ def test_export_rejects_another_tasks_checkpoint(tiny_denoiser, tmp_path: Path) 
     save_file(weights, str(tmp_path / "other.safetensors"), metadata={"task": '"upscale"', "model_config": "{}"})
     result = CliRunner().invoke(cli, ["export", "denoise", "--checkpoint", str(tmp_path / "other.safetensors"),
                                       "-o", str(tmp_path / "x.onnx")])
-    assert result.exit_code != 0 and "upscale" in str(result.exception)
+    assert result.exit_code == 1 and "is a checkpoint of task 'upscale'" in result.output

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -30,6 +31,9 @@ def main() -> None:
     parser.add_argument("--run", type=Path, required=True)
     parser.add_argument("--checkpoint", default="last.safetensors")
     parser.add_argument("--file", help="file stem under weights/<task>/ [default: name minus task prefix]")
+    parser.add_argument("--checkpoint-file", help="stem of the copied checkpoint [default: --file]; models "
+                        "exported from one multi-scale checkpoint share it")
+    parser.add_argument("--export-args", default="", help="extra `imgrestore export` options, e.g. '--scale 4'")
     parser.add_argument("--train-command", required=True)
     parser.add_argument("--data", nargs="+", required=True)
     parser.add_argument("--weights", type=Path, default=REPO / "weights")
@@ -41,33 +45,34 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     onnx_path = folder / f"{stem}.onnx"
     checkpoint = args.run / args.checkpoint
-    export_command = ["imgrestore", "export", args.task, "--checkpoint", str(checkpoint), "-o", str(onnx_path)]
+    extra = args.export_args.split()
+    export_command = ["imgrestore", "export", args.task, "--checkpoint", str(checkpoint), "-o", str(onnx_path), *extra]
     done = subprocess.run([sys.executable, "-m", "imgrestore", *export_command[1:]], capture_output=True, text=True)
     if done.returncode:
         sys.exit(done.stderr)
     print(done.stdout.strip())
-    shutil.copyfile(checkpoint, folder / f"{stem}.safetensors")
+    checkpoint_stem = args.checkpoint_file or stem
+    shutil.copyfile(checkpoint, folder / f"{checkpoint_stem}.safetensors")
     metadata = read_metadata(checkpoint)
+    exported = re.search(r"\(([\d,]+) parameters\)", done.stdout)
 
     manifest_path = args.weights / MANIFEST
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"models": {}}
-    import safetensors.torch
-
-    parameters = sum(t.numel() for k, t in safetensors.torch.load_file(str(checkpoint)).items()
-                     if not k.endswith(("running_mean", "running_var", "num_batches_tracked")))
+    assert exported, done.stdout
+    parameters = int(exported.group(1).replace(",", ""))  # those in the exported ONNX model
     record = manifest["models"].get(args.name, {})
     record.update({
         "task": args.task,
         "file": f"{args.task}/{stem}.onnx",
         "sha256": sha256_of(onnx_path),
-        "checkpoint": f"{args.task}/{stem}.safetensors",
-        "checkpoint_sha256": sha256_of(folder / f"{stem}.safetensors"),
+        "checkpoint": f"{args.task}/{checkpoint_stem}.safetensors",
+        "checkpoint_sha256": sha256_of(folder / f"{checkpoint_stem}.safetensors"),
         "parameters": parameters,
         "model_config": metadata["model_config"],
         "steps": metadata.get("step"),
         "training_command": args.train_command,
         "export_command": " ".join(export_command[:3] + ["--checkpoint", f"{args.run}/{args.checkpoint}",
-                                                        "-o", f"weights/{args.task}/{stem}.onnx"]),
+                                                        "-o", f"weights/{args.task}/{stem}.onnx", *extra]),
         "data": args.data,
         "validation_psnr": metadata.get("val_psnr"),
     })

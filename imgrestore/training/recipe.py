@@ -19,6 +19,8 @@ Batch = dict[str, torch.Tensor]
 
 class Recipe(Protocol):
     task: str
+    # Optional: `unused_parameters = True` when some parameters get no gradient in a step
+    # (passed to DistributedDataParallel as find_unused_parameters).
 
     def model_config(self) -> dict[str, Any]:
         """Keyword arguments of the task's model factory; stored in every checkpoint."""

@@ -197,7 +197,9 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
     trained = model
     if context.world > 1:
         trained = nn.parallel.DistributedDataParallel(
-            model, device_ids=[context.device.index] if context.device.type == "cuda" else None
+            model, device_ids=[context.device.index] if context.device.type == "cuda" else None,
+            # a multi-scale model trains one scale's tail per step, so the others get no gradient
+            find_unused_parameters=getattr(recipe, "unused_parameters", False),
         )
     autocast_dtype = _autocast_dtype(config.precision, context.device)
     scaler = torch.amp.GradScaler(enabled=autocast_dtype == torch.float16 and context.device.type == "cuda")

@@ -11,7 +11,7 @@ from imgrestore.export import ExportSpec
 from imgrestore.runtime import InputInfo, ModelInfo
 
 
-def export_spec(model: nn.Module, model_config: dict[str, Any]) -> ExportSpec:
+def export_spec(model: nn.Module, model_config: dict[str, Any], options: dict[str, Any]) -> ExportSpec:
     channels = model_config["channels"]
     return ExportSpec(
         example={"image": torch.rand(2, channels, 64, 64), "sigma": torch.full((2, 1), 25 / 255)},
