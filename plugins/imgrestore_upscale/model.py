@@ -30,9 +30,15 @@ class SubPixelUpscaler(nn.Module):
         self.tails = nn.ModuleDict({
             str(s): nn.Conv2d(features, channels * s * s, 3, padding=1) for s in self.scales
         })
-        for tail in self.tails.values():  # start as the anchor (nearest neighbour) alone
-            nn.init.normal_(tail.weight, std=1e-3)
-            nn.init.zeros_(tail.bias)
+        # He initialisation keeps the features' scale through the ReLU stack (PyTorch's default
+        # shrinks it ~6× per layer in variance, and a deep plain stack then never starts learning);
+        # the tails start small, so training begins at the anchor (nearest neighbour).
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+                nn.init.zeros_(module.bias)
+        for tail in self.tails.values():
+            tail.weight.data.mul_(0.1)
         self.scale = self.scales[0]
         """The scale `forward` produces; set by `use_scale` (export) or per batch in training."""
 
