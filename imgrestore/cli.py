@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 
 from imgrestore import __version__
 from imgrestore.plugins import DuplicateTaskError, Registry, get_registry
@@ -259,6 +260,32 @@ def plugins() -> None:
         else:
             state = "tasks: " + (", ".join(info.tasks) or "none")
         click.echo(f"{info.name:<16} {info.version:<10} {info.module:<28} {state}")
+
+
+@cli.command()
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--count", "-n", type=click.IntRange(1), default=100, show_default=True)
+@click.option("--area", default="0.1-0.3", show_default=True, help="Hole fraction range LOW-HIGH.")
+@click.option("--size", default="512x512", show_default=True, help="WIDTHxHEIGHT.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--style", type=click.Choice(["mixed", "strokes", "boxes"]), default="mixed", show_default=True)
+def masks(out: Path, count: int, area: str, size: str, seed: int, style: str) -> None:
+    """Write seeded free-form masks (white = fill) as OUT/mask_0000.png, ...
+
+    Mask i depends only on the seed, i and the options, so sets can be extended reproducibly."""
+    from imgrestore.images import Picture, write_image
+    from imgrestore.masks import MaskSpec, free_form_mask, parse_area, parse_size
+
+    try:
+        spec = MaskSpec(*parse_size(size), area=parse_area(area), style=style)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    fractions = []
+    for index in range(count):
+        mask = free_form_mask(spec, seed, index)
+        fractions.append(float(np.count_nonzero(mask)) / mask.size)
+        write_image(out / f"mask_{index:04d}.png", Picture(color=mask[:, :, None]))
+    click.echo(f"wrote {count} masks to {out} (hole area {min(fractions):.1%} to {max(fractions):.1%})")
 
 
 def main() -> None:

@@ -1,0 +1,50 @@
+"""The seeded free-form mask generator and `imgrestore masks`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imgrestore.cli import cli
+from imgrestore.images import read_image
+from imgrestore.masks import MaskSpec, free_form_mask
+
+
+@pytest.mark.parametrize("area", [(0.1, 0.2), (0.2, 0.3), (0.3, 0.4)])
+@pytest.mark.parametrize("style", ["mixed", "strokes", "boxes"])
+def test_hole_area_lands_in_the_range(area: tuple[float, float], style: str) -> None:
+    spec = MaskSpec(192, 256, area, style)
+    fractions = [np.count_nonzero(free_form_mask(spec, seed=7, index=i)) / (192 * 256) for i in range(12)]
+    assert all(area[0] <= f <= area[1] for f in fractions), fractions
+    assert max(fractions) - min(fractions) > 0.02  # the target is drawn, not fixed
+
+
+def test_same_seed_same_mask_and_index_independent_of_count() -> None:
+    spec = MaskSpec(64, 96)
+    first = free_form_mask(spec, seed=3, index=5)
+    assert np.array_equal(first, free_form_mask(spec, seed=3, index=5))
+    assert not np.array_equal(first, free_form_mask(spec, seed=4, index=5))
+    assert not np.array_equal(first, free_form_mask(spec, seed=3, index=6))
+    assert set(np.unique(first)) <= {0, 255}
+
+
+def test_bad_ranges_are_refused() -> None:
+    with pytest.raises(ValueError):
+        MaskSpec(64, 64, (0.4, 0.2))
+    with pytest.raises(ValueError):
+        MaskSpec(64, 64, (0.1, 1.0))
+
+
+def test_masks_command(cli_runner, tmp_path: Path) -> None:
+    out = tmp_path / "masks"
+    result = cli_runner.invoke(cli, ["masks", str(out), "--count", "4", "--area", "0.2-0.3",
+                                     "--size", "120x80", "--seed", "2"])
+    assert result.exit_code == 0, result.output
+    files = sorted(out.glob("*.png"))
+    assert [f.name for f in files] == [f"mask_{i:04d}.png" for i in range(4)]
+    mask = read_image(files[2])
+    assert mask.size == (80, 120) and mask.channels == 1
+    assert np.array_equal(mask.color[:, :, 0], free_form_mask(MaskSpec(80, 120, (0.2, 0.3)), seed=2, index=2))
+    assert cli_runner.invoke(cli, ["masks", str(out), "--size", "big"]).exit_code == 2
