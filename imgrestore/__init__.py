@@ -29,12 +29,13 @@ def load_task(name: str) -> TaskSpec:
 
 
 def run(task: str, image: np.ndarray, model: str | None = None, device: str = "auto", tile: int | None = None,
-        **options: Any) -> np.ndarray:
+        mask: np.ndarray | None = None, **options: Any) -> np.ndarray:
     """Apply a task to an H×W or H×W×C uint8/uint16 array (RGB order; a 4th channel is alpha).
 
     >>> clean = imgrestore.run("denoise", noisy_rgb, sigma=25)
 
-    `tile` (input pixels) overrides the automatic tile size of large images.
+    `tile` (input pixels) overrides the automatic tile size of large images. `mask` (H×W, nonzero =
+    fill) is for tasks that take one; pixels outside it come back unchanged.
     """
     from imgrestore.images import Picture
     from imgrestore.inference import TaskRunner
@@ -44,7 +45,8 @@ def run(task: str, image: np.ndarray, model: str | None = None, device: str = "a
     if array.ndim == 2:
         array = array[:, :, None]
     alpha = array[:, :, 3].copy() if array.shape[2] == 4 else None
-    picture = Picture(color=np.ascontiguousarray(array[:, :, :3] if alpha is not None else array), alpha=alpha)
+    picture = Picture(color=np.ascontiguousarray(array[:, :, :3] if alpha is not None else array), alpha=alpha,
+                      mask=None if mask is None else np.asarray(mask) != 0)
     all_options = {p.name: p.default for p in spec.options}
     all_options.update(options)
     result = TaskRunner(spec, all_options, model=model, device=device).run_picture(picture, tile=tile)

@@ -12,7 +12,7 @@ import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -111,7 +111,7 @@ def run_jobs(
             todo.append(job)
 
     def load(job: Job) -> _Prepared:
-        picture = read_image(job.source)
+        picture = runner.with_companions(read_image(job.source), job.name)
         model = runner.model_for(picture)
         return _Prepared(job, picture, model, runner.prepare(picture, model))
 
@@ -179,6 +179,9 @@ def run_jobs(
                 item = future.result()
             except Exception as error:
                 fail(job, _reason(error))
+                continue
+            if item.picture.mask is not None and not item.picture.mask.any():
+                submit_write(item, replace(item.picture, mask=None))  # nothing to fill: the input as it is
                 continue
             tile = options.tile or item.model.default_tile()
             height, width = item.picture.size

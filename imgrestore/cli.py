@@ -76,7 +76,8 @@ def _inference_command(spec: TaskSpec) -> click.Command:
         click.Option(["--batch-size"], type=click.IntRange(1), default=4, show_default=True,
                      help="Images (or tiles) of the same size run together."),
         click.Option(["--tile"], type=click.IntRange(64), default=None,
-                     help="Tile side for large images [default: 1024 on CPU, 2048 on GPU]."),
+                     help="Tile side for large images, in input pixels [default: 1024 on CPU, 2048 on GPU; "
+                     "a quarter of that for tasks that enlarge]."),
         click.Option(["-r", "--recursive"], is_flag=True, help="Process subfolders, mirrored in OUTPUT."),
         click.Option(["--skip-existing"], is_flag=True, help="Skip inputs whose output exists (resume a run)."),
         click.Option(["--format", "output_format"], type=click.Choice(["png", "jpg", "tif", "webp", "bmp"]),
@@ -87,6 +88,14 @@ def _inference_command(spec: TaskSpec) -> click.Command:
                      help="Threads decoding and encoding images."),
         click.Option(["-v", "--verbose"], is_flag=True, help="Show onnxruntime's messages and per-model details."),
     ]
+    if "mask" in spec.inputs:
+        params[2:2] = [
+            click.Option(["--masks"], type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+                         help="Folder of masks named like the inputs (same relative path and stem); white = fill."),
+            click.Option(["--mask"], type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+                         help="One mask for every image; white = fill."),
+            click.Option(["--mask-from-alpha"], is_flag=True, help="Fill the transparent pixels (alpha below half)."),
+        ]
     if spec.equivariant:
         params.insert(-1, click.Option(["--ensemble"], is_flag=True,
                                        help="Average the 8 flips/rotations (about 8× slower, slightly better)."))
@@ -104,8 +113,17 @@ def _run_inference(spec: TaskSpec, values: dict[str, Any]) -> None:
     from imgrestore.inference import TaskRunner
     from imgrestore.jobs import plan_jobs
 
+    from imgrestore.mask_inputs import MaskSource
+
     task_options = {p.name: values[p.name] for p in spec.options}
-    runner = TaskRunner(spec, task_options, model=values["model"], device=values["device"], verbose=values["verbose"])
+    masks = None
+    if "mask" in spec.inputs:
+        try:
+            masks = MaskSource(values["masks"], values["mask"], values["mask_from_alpha"])
+        except ValueError as error:
+            raise click.UsageError(str(error)) from None
+    runner = TaskRunner(spec, task_options, model=values["model"], device=values["device"], verbose=values["verbose"],
+                        masks=masks)
     try:
         plan = plan_jobs(values["input"], values["output"], values["recursive"], values["output_format"])
     except (FileNotFoundError, ValueError) as error:

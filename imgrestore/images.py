@@ -38,10 +38,12 @@ class Picture:
 
     color: H×W×C, C = 1 (gray) or 3 (RGB order), dtype uint8 or uint16.
     alpha: H×W of the same dtype, or None.
+    mask: H×W bool (True = fill), for tasks that take a mask; or None.
     """
 
     color: np.ndarray
     alpha: np.ndarray | None = None
+    mask: np.ndarray | None = None
 
     @property
     def max_value(self) -> int:

@@ -14,9 +14,17 @@ import cv2
 import numpy as np
 
 from imgrestore.images import Picture, to_color_mode
+from imgrestore.mask_inputs import MaskError, MaskSource
 from imgrestore.runtime import ModelInfo, OnnxModel
 from imgrestore.task import TaskSpec, resolve
 from imgrestore.weights import locate
+
+
+def mask_input(picture: Picture) -> np.ndarray:
+    """The picture's mask as the model's 1×H×W float32 input (1 = fill)."""
+    if picture.mask is None:
+        raise MaskError("this task needs a mask: give --masks DIR, --mask FILE or --mask-from-alpha")
+    return picture.mask[None].astype(np.float32)
 
 
 def image_input(picture: Picture, info: ModelInfo) -> np.ndarray:
@@ -38,9 +46,12 @@ class TaskRunner:
         model: str | Path | None = None,
         device: str = "auto",
         verbose: bool = False,
+        masks: MaskSource | None = None,
     ) -> None:
-        """`model` overrides the task's choice: an .onnx file, or a shipped model's name."""
+        """`model` overrides the task's choice: an .onnx file, or a shipped model's name.
+        `masks` says where the masks of a task with a "mask" input come from."""
         self.spec = spec
+        self.masks = masks
         self.options = options
         is_file = model is not None and (str(model).endswith(".onnx") or Path(model).is_file())
         self.model_path = Path(model) if is_file else None
@@ -72,6 +83,12 @@ class TaskRunner:
                 self._models[key] = model
             return self._models[key]
 
+    def with_companions(self, picture: Picture, name: Path) -> Picture:
+        """The picture with what the task reads beside it (its mask), for the input at `name`."""
+        if self.masks is None:
+            return picture
+        return replace(picture, mask=self.masks.load(name, picture))
+
     @property
     def loaded(self) -> list[OnnxModel]:
         return list(self._models.values())
@@ -86,7 +103,8 @@ class TaskRunner:
         if self._finish is not None:
             color = self._finish(color, picture, self.options)
         color = self._match_channels(color, picture)
-        return replace(picture, color=picture.samples_from_float(color), alpha=_resized_alpha(picture, color.shape[:2]))
+        return _keep_unmasked(replace(picture, color=picture.samples_from_float(color),
+                                      alpha=_resized_alpha(picture, color.shape[:2])), picture)
 
     def render(self, picture: Picture, model: OnnxModel, inputs: dict[str, np.ndarray], tile: int | None = None,
                batch_size: int = 4, ensemble: bool = False) -> Picture:
@@ -105,7 +123,7 @@ class TaskRunner:
                 color = np.empty((out_height, band_color.shape[1], picture.channels), picture.color.dtype)
             color[top : top + band_color.shape[0]] = picture.samples_from_float(band_color)
         assert color is not None
-        return replace(picture, color=color, alpha=_resized_alpha(picture, color.shape[:2]))
+        return _keep_unmasked(replace(picture, color=color, alpha=_resized_alpha(picture, color.shape[:2])), picture)
 
     def run_picture(self, picture: Picture, tile: int | None = None, ensemble: bool = False) -> Picture:
         model = self.model_for(picture)
@@ -116,6 +134,22 @@ class TaskRunner:
         if color.shape[2] == picture.channels:
             return color
         return to_color_mode(np.ascontiguousarray(color), "gray" if picture.channels == 1 else "rgb")
+
+
+def _keep_unmasked(result: Picture, picture: Picture) -> Picture:
+    """A masked task changes only masked pixels: everything outside the mask is copied back
+    from the input bit for bit (models blur a little everywhere). Where the mask came from a
+    transparent alpha, the filled pixels become opaque, or the fill would stay invisible."""
+    mask = picture.mask
+    if mask is None or result.size != picture.size:
+        return result
+    color = result.color.copy() if result.color is picture.color else result.color
+    np.copyto(color, picture.color, where=~mask[:, :, None])
+    alpha = result.alpha
+    if alpha is not None and picture.alpha is not None:
+        alpha = np.where(mask & (picture.alpha < (picture.max_value + 1) // 2), picture.max_value, picture.alpha)
+        alpha = alpha.astype(picture.alpha.dtype)
+    return replace(result, color=color, alpha=alpha, mask=None)
 
 
 def _resized_alpha(picture: Picture, size: tuple[int, int]) -> np.ndarray | None:

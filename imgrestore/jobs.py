@@ -12,6 +12,9 @@ from imgrestore.images import IMAGE_SUFFIXES
 class Job:
     source: Path
     destination: Path
+    name: Path = Path()
+    """The input's path relative to INPUT (its file name for a file INPUT): how companions such
+    as masks are matched to it."""
 
 
 @dataclass(frozen=True)
@@ -31,8 +34,8 @@ def plan_jobs(source: Path, destination: Path, recursive: bool = False, output_f
     suffix = None if output_format is None else "." + output_format.lower().lstrip(".")
     if source.is_file():
         if destination.suffix.lower() in IMAGE_SUFFIXES and not destination.is_dir():
-            return JobPlan([Job(source, destination)], [])
-        return JobPlan([Job(source, _with_suffix(destination / source.name, suffix))], [])
+            return JobPlan([Job(source, destination, Path(source.name))], [])
+        return JobPlan([Job(source, _with_suffix(destination / source.name, suffix), Path(source.name))], [])
     if not source.is_dir():
         raise FileNotFoundError(f"input not found: {source}")
     if destination.suffix.lower() in IMAGE_SUFFIXES and not destination.is_dir():
@@ -50,7 +53,8 @@ def plan_jobs(source: Path, destination: Path, recursive: bool = False, output_f
             continue
         # A folder named like an image (x.png) is kept as a job: it fails with a clear reason
         # instead of vanishing from the report.
-        jobs.append(Job(path, _with_suffix(destination / path.relative_to(source), suffix)))
+        relative = path.relative_to(source)
+        jobs.append(Job(path, _with_suffix(destination / relative, suffix), relative))
     return JobPlan(jobs, ignored)
 
 

@@ -1,0 +1,67 @@
+"""Where a task's mask comes from: a folder matched by file name, one file for every image, or
+the image's own alpha channel. White (or transparent, with --mask-from-alpha) means "fill".
+
+The core reads masks for any task that lists "mask" in TaskSpec.inputs, so a task plugin never
+sees file names: it finds the mask on the Picture (`picture.mask`, H×W bool) in its prepare hook.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from imgrestore.images import IMAGE_SUFFIXES, Picture, read_image, to_color_mode
+
+
+class MaskError(ValueError):
+    """A mask is missing, unreadable, or its size differs from its image. Fails that file only."""
+
+
+@dataclass(frozen=True)
+class MaskSource:
+    folder: Path | None = None
+    """Masks named like the inputs (same relative path and stem, any image suffix)."""
+    file: Path | None = None
+    """One mask for every image."""
+    from_alpha: bool = False
+    """Fill where the image is transparent (alpha below half its range)."""
+
+    def __post_init__(self) -> None:
+        given = sum([self.folder is not None, self.file is not None, self.from_alpha])
+        if given != 1:
+            raise ValueError("give exactly one of --masks DIR, --mask FILE, --mask-from-alpha")
+
+    def load(self, name: Path, picture: Picture) -> np.ndarray:
+        """The H×W bool mask (True = fill) of the image at relative path `name`."""
+        if self.from_alpha:
+            if picture.alpha is None:
+                raise MaskError("--mask-from-alpha: the image has no alpha channel")
+            return picture.alpha < (picture.max_value + 1) // 2
+        path = self.file if self.file is not None else self._find(name)
+        mask = read_mask(path)
+        if mask.shape != picture.size:
+            raise MaskError(f"mask {path} is {mask.shape[1]}×{mask.shape[0]}, "
+                            f"the image is {picture.size[1]}×{picture.size[0]}")
+        return mask
+
+    def _find(self, name: Path) -> Path:
+        assert self.folder is not None
+        stem = self.folder / name.with_suffix("")
+        for suffix in (name.suffix, *sorted(IMAGE_SUFFIXES)):
+            candidate = stem.with_suffix(suffix)
+            if candidate.is_file():
+                return candidate
+        raise MaskError(f"no mask for {name} in {self.folder} (looked for {name.with_suffix('')}.png, .jpg, ...)")
+
+
+def read_mask(path: Path) -> np.ndarray:
+    """A mask file as H×W bool: pixels brighter than half the range are True. Gray or colour
+    (luma), 8- or 16-bit; EXIF orientation applied as for images."""
+    try:
+        picture = read_image(path)
+    except Exception as error:
+        raise MaskError(f"cannot read mask {path}: {error}") from None
+    gray = to_color_mode(picture.color, "gray")[:, :, 0]
+    return gray > picture.max_value // 2

@@ -1,0 +1,141 @@
+"""Tasks with a mask input: masks from a folder by name, one file, or alpha; exact pass-through
+outside the mask; empty masks; clear per-file errors; masks through tiling and batching."""
+
+from __future__ import annotations
+
+import importlib.metadata as metadata
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from click.testing import CliRunner
+from onnx import TensorProto, helper
+
+from imgrestore import plugins
+from imgrestore.cli import cli
+from imgrestore.images import Picture, read_image, write_image
+from imgrestore.runtime import METADATA_KEY, InputInfo, ModelInfo
+
+FAKES = Path(__file__).parent / "fake_plugins"
+
+
+@pytest.fixture
+def invert_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Registers the toy `invert-holes` task and writes its ONNX model: output = 1 - image
+    (changes every pixel; the mask input is wired in but only the core's composite keeps the
+    unmasked pixels)."""
+    monkeypatch.syspath_prepend(str(FAKES))
+    real = plugins._entry_points()
+    extra = metadata.EntryPoint(name="masked", value="masked_plugin", group=plugins.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(plugins, "_entry_points", lambda: real + [extra])
+    plugins.reset_registry()
+    image = helper.make_tensor_value_info("image", TensorProto.FLOAT, ["n", 3, "h", "w"])
+    mask = helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["n", 1, "h", "w"])
+    out = helper.make_tensor_value_info("filled", TensorProto.FLOAT, ["n", 3, "h", "w"])
+    one = helper.make_tensor("one", TensorProto.FLOAT, [], [1.0])
+    zero = helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0])
+    graph = helper.make_graph([
+        helper.make_node("Sub", ["one", "image"], ["inverted"]),
+        helper.make_node("Mul", ["mask", "zero"], ["nothing"]),
+        helper.make_node("Add", ["inverted", "nothing"], ["filled"]),
+    ], "invert", [image, mask], [out], initializer=[one, zero])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 10
+    info = ModelInfo(task="invert-holes", inputs=(InputInfo("image", "image"), InputInfo("mask", "mask")),
+                     output="filled", channels=3, receptive_radius=0)
+    model.metadata_props.add(key=METADATA_KEY, value=info.to_json())
+    path = tmp_path / "invert.onnx"
+    onnx.save(model, str(path))
+    return path
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["invert-holes", *args])
+    return result.exit_code, result.output
+
+
+def _square_mask(height: int, width: int) -> np.ndarray:
+    mask = np.zeros((height, width), np.uint8)
+    mask[height // 4 : height // 2, width // 3 : width // 2] = 255
+    return mask
+
+
+def test_masks_folder_by_name_and_exact_pass_through(invert_model, tmp_path: Path, astronaut) -> None:
+    images, masks = tmp_path / "in", tmp_path / "masks"
+    for name, crop in (("a", astronaut[:60, :80]), ("b", astronaut[100:170, 50:101])):
+        write_image(images / f"{name}.png", Picture(color=crop))
+        write_image(masks / f"{name}.png", Picture(color=_square_mask(*crop.shape[:2])[:, :, None]))
+    code, output = _run(str(images), str(tmp_path / "out"), "--masks", str(masks), "--model", str(invert_model))
+    assert code == 0, output
+    for name, crop in (("a", astronaut[:60, :80]), ("b", astronaut[100:170, 50:101])):
+        result = read_image(tmp_path / "out" / f"{name}.png").color
+        hole = _square_mask(*crop.shape[:2]) > 0
+        assert np.array_equal(result[~hole], crop[~hole])  # bit for bit outside
+        assert np.array_equal(result[hole], 255 - crop[hole])
+
+
+def test_one_mask_for_all_tiled_and_sixteen_bit(invert_model, tmp_path: Path, astronaut) -> None:
+    deep = astronaut[:150, :130].astype(np.uint16) * 257 + 3
+    write_image(tmp_path / "in" / "deep.png", Picture(color=deep))
+    write_image(tmp_path / "mask.png", Picture(color=_square_mask(150, 130)[:, :, None]))
+    code, output = _run(str(tmp_path / "in"), str(tmp_path / "out"), "--mask", str(tmp_path / "mask.png"),
+                        "--model", str(invert_model), "--tile", "64")
+    assert code == 0, output
+    result = read_image(tmp_path / "out" / "deep.png").color
+    hole = _square_mask(150, 130) > 0
+    assert result.dtype == np.uint16 and np.array_equal(result[~hole], deep[~hole])
+    assert np.array_equal(result[hole], 65535 - deep[hole])
+
+
+def test_mask_from_alpha_fills_transparent_pixels_and_makes_them_opaque(invert_model, tmp_path: Path, astronaut) -> None:
+    crop = astronaut[:40, :50]
+    alpha = np.full((40, 50), 255, np.uint8)
+    alpha[10:20, 10:30] = 0
+    write_image(tmp_path / "in" / "cut.png", Picture(color=crop, alpha=alpha))
+    code, output = _run(str(tmp_path / "in"), str(tmp_path / "out"), "--mask-from-alpha", "--model", str(invert_model))
+    assert code == 0, output
+    result = read_image(tmp_path / "out" / "cut.png")
+    hole = alpha == 0
+    assert np.array_equal(result.color[hole], 255 - crop[hole]) and np.array_equal(result.color[~hole], crop[~hole])
+    assert result.alpha is not None and np.all(result.alpha == 255)
+
+
+def test_empty_mask_returns_the_image_unchanged(invert_model, tmp_path: Path, astronaut) -> None:
+    write_image(tmp_path / "in" / "a.png", Picture(color=astronaut[:40, :50]))
+    write_image(tmp_path / "empty.png", Picture(color=np.zeros((40, 50, 1), np.uint8)))
+    code, output = _run(str(tmp_path / "in"), str(tmp_path / "out"), "--mask", str(tmp_path / "empty.png"),
+                        "--model", str(invert_model))
+    assert code == 0, output
+    assert np.array_equal(read_image(tmp_path / "out" / "a.png").color, astronaut[:40, :50])
+
+
+def test_missing_and_mismatched_masks_fail_per_file(invert_model, tmp_path: Path, astronaut) -> None:
+    images, masks = tmp_path / "in", tmp_path / "masks"
+    write_image(images / "good.png", Picture(color=astronaut[:40, :50]))
+    write_image(images / "orphan.png", Picture(color=astronaut[:40, :50]))
+    write_image(images / "small.png", Picture(color=astronaut[:40, :50]))
+    write_image(masks / "good.png", Picture(color=_square_mask(40, 50)[:, :, None]))
+    write_image(masks / "small.jpg", Picture(color=_square_mask(20, 25)[:, :, None]))
+    code, output = _run(str(images), str(tmp_path / "out"), "--masks", str(masks), "--model", str(invert_model))
+    assert code == 1
+    assert "orphan.png: no mask for orphan.png" in output
+    assert "small.png: mask" in output and "is 25×20, the image is 50×40" in output
+    assert (tmp_path / "out" / "good.png").exists() and not (tmp_path / "out" / "orphan.png").exists()
+
+
+def test_exactly_one_mask_source(invert_model, tmp_path: Path, astronaut) -> None:
+    write_image(tmp_path / "in" / "a.png", Picture(color=astronaut[:40, :50]))
+    code, output = _run(str(tmp_path / "in"), str(tmp_path / "out"), "--model", str(invert_model))
+    assert code == 2 and "give exactly one of" in output
+    code, output = _run(str(tmp_path / "in"), str(tmp_path / "out"), "--mask-from-alpha", "--model", str(invert_model))
+    assert code == 1 and "has no alpha channel" in output
+
+
+def test_python_api_takes_a_mask(invert_model, astronaut) -> None:
+    import imgrestore
+
+    crop = astronaut[:30, :40]
+    mask = _square_mask(30, 40)
+    out = imgrestore.run("invert-holes", crop, model=str(invert_model), mask=mask)
+    assert np.array_equal(out[mask == 0], crop[mask == 0]) and np.array_equal(out[mask > 0], 255 - crop[mask > 0])
