@@ -1,13 +1,16 @@
 """The contract between a task's training recipe and the core trainer.
 
 A recipe knows its model, its degradation and its loss; the trainer knows everything else
-(optimisation, precision, checkpoints, validation, logging, DistributedDataParallel). Tasks with
-several networks (GANs) will extend this protocol with per-network steps; single-network tasks
-implement only what is here.
+(optimisation, precision, checkpoints, validation, logging, DistributedDataParallel).
+Single-network tasks implement only `Recipe`. Tasks that train several networks with several
+optimizers (GANs: a generator and a discriminator, alternating) also implement
+`MultiNetworkRecipe`: extra networks, and phases, each an optimizer over some networks with its
+own loss, run in order every step. "model" is always the network that is validated and exported.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -39,3 +42,30 @@ class Recipe(Protocol):
 
     def predict(self, model: nn.Module, batch: Batch) -> torch.Tensor:
         ...
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One optimizer step inside a training step: Adam over `networks`' parameters."""
+
+    name: str
+    networks: tuple[str, ...]
+    lr_scale: float = 1.0
+    """Its learning rate is the run's schedule times this."""
+    betas: tuple[float, float] = (0.9, 0.999)
+
+
+class MultiNetworkRecipe(Recipe, Protocol):
+    def extra_networks(self) -> dict[str, nn.Module]:
+        """Networks trained beside "model" (e.g. {"discriminator": ...}); checkpointed in the
+        training state, never exported."""
+
+    def phases(self) -> list[Phase]:
+        """Run in this order every step, e.g. [Phase("generator", ("model",)), Phase("discriminator", ...)]."""
+
+    def phase_loss(self, phase: str, networks: dict[str, nn.Module], batch: Batch,
+                   cache: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The loss of one phase. `cache` carries tensors between the phases of one step (e.g.
+        the generator's output, which the discriminator phase should use `.detach()`-ed). Under
+        DistributedDataParallel, call each network at most once per phase (concatenate real and
+        fake into one discriminator call)."""

@@ -24,7 +24,7 @@ from torch import nn
 
 from imgrestore.metrics import psnr
 from imgrestore.training.checkpoint import load_state, load_weights, read_metadata, save_checkpoint
-from imgrestore.training.recipe import Batch, Recipe
+from imgrestore.training.recipe import Batch, Phase, Recipe
 
 
 @dataclass
@@ -167,7 +167,16 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
     numpy_rng = np.random.default_rng(seed)
 
     model = recipe.build_model().to(context.device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    multi = hasattr(recipe, "phases")
+    networks: dict[str, nn.Module] = {"model": model}
+    if multi:
+        networks.update({name: net.to(context.device) for name, net in recipe.extra_networks().items()})  # type: ignore[attr-defined]
+    phases: list[Phase] = recipe.phases() if multi else [Phase("model", ("model",))]  # type: ignore[attr-defined]
+    optimizers = {
+        phase.name: torch.optim.Adam([p for name in phase.networks for p in networks[name].parameters()],
+                                     lr=config.lr * phase.lr_scale, betas=phase.betas, weight_decay=config.weight_decay)
+        for phase in phases
+    }
     metadata = {"task": recipe.task, "model_config": recipe.model_config(), "options": config.options}
     step = 0
     best = -math.inf
@@ -179,7 +188,11 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
             )
         model.load_state_dict(load_weights(out / "last.safetensors"))
         state = load_state(out, "last")
-        optimizer.load_state_dict(state["optimizer"])
+        saved_optimizers = state.get("optimizers") or {phases[0].name: state["optimizer"]}
+        for name, optimizer in optimizers.items():
+            optimizer.load_state_dict(saved_optimizers[name])
+        for name, weights in state.get("networks", {}).items():
+            networks[name].load_state_dict(weights)
         step, best = state["step"], state.get("best", -math.inf)
         _restore_rng(state["rng"][min(context.rank, len(state["rng"]) - 1)], numpy_rng)
         if context.main:
@@ -194,13 +207,16 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
         model.load_state_dict(load_weights(config.init))
         metadata["init"] = str(config.init)
 
-    trained = model
+    trained = dict(networks)
     if context.world > 1:
-        trained = nn.parallel.DistributedDataParallel(
-            model, device_ids=[context.device.index] if context.device.type == "cuda" else None,
-            # a multi-scale model trains one scale's tail per step, so the others get no gradient
-            find_unused_parameters=getattr(recipe, "unused_parameters", False),
-        )
+        trained = {
+            name: nn.parallel.DistributedDataParallel(
+                net, device_ids=[context.device.index] if context.device.type == "cuda" else None,
+                # a multi-scale model trains one scale's tail per step, so the others get no gradient
+                find_unused_parameters=getattr(recipe, "unused_parameters", False),
+            )
+            for name, net in networks.items()
+        }
     autocast_dtype = _autocast_dtype(config.precision, context.device)
     scaler = torch.amp.GradScaler(enabled=autocast_dtype == torch.float16 and context.device.type == "cuda")
     if context.main:
@@ -214,7 +230,7 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
         )
 
     log_path = out / "log.csv"
-    running, count, started = 0.0, 0, time.time()
+    count, started = 0, time.time()
 
     def checkpoint(name: str, val_psnr: float | None = None) -> None:
         # every rank hands its RNG states to rank 0 (a collective: all ranks must take part)
@@ -225,7 +241,9 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
             dist.all_gather_object(all_rng, rng)
         if not context.main:
             return
-        state = {"optimizer": optimizer.state_dict(), "step": step, "best": best, "rng": all_rng}
+        state = {"optimizers": {name: opt.state_dict() for name, opt in optimizers.items()},
+                 "networks": {name: net.state_dict() for name, net in networks.items() if name != "model"},
+                 "step": step, "best": best, "rng": all_rng}
         save_checkpoint(out, name, model, {**metadata, "step": step, "val_psnr": val_psnr}, state)
 
     bar = None
@@ -235,24 +253,36 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
         bar = click.progressbar(length=config.steps, label=f"train {recipe.task}", file=sys.stderr,
                                 show_pos=True, show_eta=True)
         bar.update(step)
-    model.train()
+    for net in networks.values():
+        net.train()
+    phase_losses = {phase.name: 0.0 for phase in phases}
     while step < config.steps:
-        for group in optimizer.param_groups:
-            group["lr"] = _learning_rate(config, step)
+        rate = _learning_rate(config, step)
+        for phase in phases:
+            for group in optimizers[phase.name].param_groups:
+                group["lr"] = rate * phase.lr_scale
         batch = _to_device(recipe.training_batch(numpy_rng, config.batch_size), context.device)
-        with torch.autocast(context.device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
-            loss = recipe.loss(trained, batch)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        if config.clip_grad:
-            scaler.unscale_(optimizer)
-            nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad)
-        scaler.step(optimizer)
+        cache: dict[str, torch.Tensor] = {}
+        for phase in phases:
+            optimizer = optimizers[phase.name]
+            with torch.autocast(context.device.type, dtype=autocast_dtype or torch.float32,
+                                enabled=autocast_dtype is not None):
+                if multi:
+                    loss = recipe.phase_loss(phase.name, trained, batch, cache)  # type: ignore[attr-defined]
+                else:
+                    loss = recipe.loss(trained["model"], batch)
+            optimizer.zero_grad(set_to_none=True)  # also drops what an earlier phase left on these networks
+            scaler.scale(loss).backward()
+            if config.clip_grad:
+                scaler.unscale_(optimizer)
+                nn.utils.clip_grad_norm_([p for group in optimizer.param_groups for p in group["params"]],
+                                         config.clip_grad)
+            scaler.step(optimizer)
+            phase_losses[phase.name] += float(loss.detach())
         scaler.update()
         step += 1
         if bar is not None:
             bar.update(1)
-        running += float(loss.detach())
         count += 1
 
         val_psnr = None
@@ -273,8 +303,9 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
             elapsed = time.time() - started
             row = {
                 "step": step,
-                "loss": running / max(count, 1),
-                "lr": optimizer.param_groups[0]["lr"],
+                "loss": phase_losses[phases[0].name] / max(count, 1),
+                **({f"loss_{name}": total / max(count, 1) for name, total in phase_losses.items()} if multi else {}),
+                "lr": optimizers[phases[0].name].param_groups[0]["lr"],
                 "seconds": round(elapsed, 1),
                 "val_psnr": "" if val_psnr is None else round(val_psnr, 3),
             }
@@ -289,7 +320,7 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
                 bar.render_finish()
             print(f"step {step}/{config.steps} loss {row['loss']:.3e} lr {row['lr']:.2e} {elapsed:.0f}s{shown}",
                   file=sys.stderr, flush=True)
-            running, count = 0.0, 0
+            phase_losses, count = {name: 0.0 for name in phase_losses}, 0
         if due_checkpoint:
             checkpoint("last", val_psnr)
 
