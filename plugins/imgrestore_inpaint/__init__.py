@@ -1,0 +1,55 @@
+"""Built-in plugin: the `inpaint` task (fill masked regions). Registered through the `imgrestore`
+entry-point group, exactly like a third-party plugin; imports only imgrestore and click.
+
+Work in progress: the network, recipe and export are here and tested; the plugin is not yet in
+pyproject's entry points because no trained default model ships yet (see issue 4).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import click
+
+from imgrestore import TaskSpec, hookimpl
+
+__version__ = "0.1.0"
+
+
+def _area(_context: click.Context, _parameter: click.Parameter, value: str) -> tuple[float, float]:
+    from imgrestore.masks import parse_area
+
+    try:
+        low, high = parse_area(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    if not 0 < low <= high < 1:
+        raise click.BadParameter("need 0 < LOW <= HIGH < 1")
+    return low, high
+
+
+@hookimpl
+def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
+    register(
+        TaskSpec(
+            name="inpaint",
+            summary="Fill masked regions of photos (white mask = fill); everything else is kept exactly.",
+            select_model="imgrestore_inpaint.inference:select_model",
+            prepare="imgrestore_inpaint.inference:prepare",
+            inputs=("image", "mask"),
+            model_factory="imgrestore_inpaint.model:build",
+            recipe="imgrestore_inpaint.recipe:recipe",
+            train_options=(
+                click.Option(["--features"], type=int, default=24, show_default=True,
+                             help="Channels of the first layer (the bottleneck has 4×)."),
+                click.Option(["--patch-size"], type=int, default=128, show_default=True,
+                             help="Training crop side (multiple of 4)."),
+                click.Option(["--area"], default="0.05-0.45", show_default=True, callback=_area,
+                             help="Hole area range of the training masks."),
+                click.Option(["--adversarial-weight"], type=float, default=0.01, show_default=True,
+                             help="Weight of the PatchGAN loss beside the L1 reconstruction."),
+            ),
+            export="imgrestore_inpaint.export:export_spec",
+            models=("inpaint",),
+        )
+    )
