@@ -15,7 +15,8 @@ import numpy as np
 
 from imgrestore.images import Picture, to_color_mode
 from imgrestore.mask_inputs import MaskError, MaskSource
-from imgrestore.runtime import ModelInfo, OnnxModel
+from imgrestore.masks import hole_boxes
+from imgrestore.runtime import SPATIAL_KINDS, ModelInfo, OnnxModel
 from imgrestore.task import TaskSpec, resolve
 from imgrestore.weights import locate
 
@@ -112,6 +113,9 @@ class TaskRunner:
 
         Without a task `finish` hook the output is built band by band (OnnxModel.run_bands) in
         the picture's own sample type, so the only output-sized buffer is the result itself."""
+        tile = tile or model.default_tile()
+        if picture.mask is not None and model.info.scale == 1 and max(picture.size) > tile and not ensemble:
+            return self._render_holes(picture, model, inputs, tile, batch_size)
         if ensemble or self._finish is not None:
             run = model.run_ensemble if ensemble else model.run_image
             return self.finish(run(inputs, tile=tile, batch_size=batch_size), picture)
@@ -124,6 +128,25 @@ class TaskRunner:
             color[top : top + band_color.shape[0]] = picture.samples_from_float(band_color)
         assert color is not None
         return _keep_unmasked(replace(picture, color=color, alpha=_resized_alpha(picture, color.shape[:2])), picture)
+
+    def _render_holes(self, picture: Picture, model: OnnxModel, inputs: dict[str, np.ndarray], tile: int,
+                      batch_size: int) -> Picture:
+        """A masked task on a picture larger than a tile: run the model only on crops around the
+        holes (each with the model's receptive radius of context, tiled if still large) and
+        paste the filled pixels into a copy of the input. Memory: the output image plus crops."""
+        spatial = {i.name for i in model.info.inputs if i.kind in SPATIAL_KINDS}
+        assert picture.mask is not None
+        color = picture.color.copy()
+        for top, left, bottom, right in hole_boxes(picture.mask, model.info.receptive_radius,
+                                                   model.info.size_multiple):
+            crop = {k: v[:, top:bottom, left:right] if k in spatial else v for k, v in inputs.items()}
+            output = model.run_image(crop, tile=tile, batch_size=batch_size).transpose(1, 2, 0)
+            region = replace(picture, color=picture.color[top:bottom, left:right], alpha=None, mask=None)
+            if self._finish is not None:
+                output = self._finish(output, region, self.options)
+            samples = picture.samples_from_float(self._match_channels(output, region))
+            np.copyto(color[top:bottom, left:right], samples, where=picture.mask[top:bottom, left:right, None])
+        return _keep_unmasked(replace(picture, color=color), picture)
 
     def run_picture(self, picture: Picture, tile: int | None = None, ensemble: bool = False) -> Picture:
         model = self.model_for(picture)

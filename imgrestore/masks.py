@@ -109,3 +109,37 @@ def parse_area(text: str) -> tuple[float, float]:
     if len(parts) != 2:
         raise ValueError(f"expected LOW-HIGH fractions, e.g. 0.1-0.3, got {text!r}")
     return parts[0], parts[1]
+
+
+def hole_boxes(mask: np.ndarray, margin: int, multiple: int = 1) -> list[tuple[int, int, int, int]]:
+    """Boxes (top, left, bottom, right) around the holes of an H×W bool mask, each widened by
+    `margin` pixels of context and grown to a multiple of `multiple` where the image allows;
+    overlapping boxes are merged, so every hole pixel lies in exactly one box with its context.
+
+    This is how a masked task handles a large photo: a few holes in a 4000×3000 image are
+    filled from crops around them instead of the whole picture."""
+    height, width = mask.shape
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    boxes = []
+    for left, top, box_w, box_h, _area in stats[1:count].tolist():
+        boxes.append([max(0, top - margin), max(0, left - margin),
+                      min(height, top + box_h + margin), min(width, left + box_w + margin)])
+    merged = True
+    while merged:  # merge until no two boxes overlap
+        merged = False
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                a, b = boxes[i], boxes[j]
+                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
+                    boxes[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+                    del boxes[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    result = []
+    for top, left, bottom, right in boxes:
+        bottom = min(height, top + -(-(bottom - top) // multiple) * multiple)
+        right = min(width, left + -(-(right - left) // multiple) * multiple)
+        result.append((top, left, bottom, right))
+    return sorted(result)

@@ -139,3 +139,31 @@ def test_python_api_takes_a_mask(invert_model, astronaut) -> None:
     mask = _square_mask(30, 40)
     out = imgrestore.run("invert-holes", crop, model=str(invert_model), mask=mask)
     assert np.array_equal(out[mask == 0], crop[mask == 0]) and np.array_equal(out[mask > 0], 255 - crop[mask > 0])
+
+
+def test_large_pictures_run_only_around_the_holes(invert_model, tmp_path: Path, astronaut, monkeypatch) -> None:
+    """Bigger than a tile: the model sees crops around the two holes (with context), not the
+    whole picture, and the result is the same as a whole-picture run."""
+    from imgrestore.runtime import OnnxModel
+
+    seen: list[tuple[int, ...]] = []
+    original = OnnxModel.run
+
+    def spy(self, batch):
+        seen.append(batch["image"].shape)
+        return original(self, batch)
+
+    monkeypatch.setattr(OnnxModel, "run", spy)
+    image = astronaut[:400, :300]
+    mask = np.zeros((400, 300), np.uint8)
+    mask[20:40, 30:60] = 255
+    mask[300:330, 200:210] = 255
+    write_image(tmp_path / "in" / "big.png", Picture(color=image))
+    write_image(tmp_path / "mask.png", Picture(color=mask[:, :, None]))
+    code, output = _run(str(tmp_path / "in"), str(tmp_path / "out"), "--mask", str(tmp_path / "mask.png"),
+                        "--model", str(invert_model), "--tile", "128")
+    assert code == 0, output
+    result = read_image(tmp_path / "out" / "big.png").color
+    hole = mask > 0
+    assert np.array_equal(result[~hole], image[~hole]) and np.array_equal(result[hole], 255 - image[hole])
+    assert len(seen) == 2 and all(shape[2] * shape[3] < 100 * 100 for shape in seen)  # receptive radius 0: tight crops

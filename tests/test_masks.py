@@ -48,3 +48,20 @@ def test_masks_command(cli_runner, tmp_path: Path) -> None:
     assert mask.size == (80, 120) and mask.channels == 1
     assert np.array_equal(mask.color[:, :, 0], free_form_mask(MaskSpec(80, 120, (0.2, 0.3)), seed=2, index=2))
     assert cli_runner.invoke(cli, ["masks", str(out), "--size", "big"]).exit_code == 2
+
+
+def test_hole_boxes_cover_every_hole_with_context_and_merge_overlaps() -> None:
+    from imgrestore.masks import hole_boxes
+
+    mask = np.zeros((100, 120), bool)
+    mask[10:20, 10:20] = True
+    mask[15:25, 40:45] = True
+    mask[80:90, 100:110] = True
+    assert hole_boxes(mask, 5, 4) == [(5, 5, 25, 25), (10, 35, 30, 51), (75, 95, 95, 115)]
+    wide = hole_boxes(mask, 15, 4)  # the first two now overlap: one box
+    assert wide == [(0, 0, 40, 60), (65, 85, 100, 120)]
+    covered = np.zeros_like(mask)
+    for top, left, bottom, right in wide:
+        covered[top:bottom, left:right] = True
+    assert covered[mask].all()
+    assert hole_boxes(np.zeros((10, 10), bool), 3) == []
