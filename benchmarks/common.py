@@ -24,6 +24,19 @@ def data_root() -> Path:
     return root
 
 
+def model_file(name: str, override: Path | None = None) -> Path:
+    """`override` when given (a model under test), else the shipped model `name`; exits with a
+    clear message when neither exists."""
+    if override is not None:
+        return override
+    from imgrestore.weights import WeightsError, locate
+
+    try:
+        return locate(name).file
+    except WeightsError as error:
+        sys.exit(f"{error}\n(no shipped model yet? point the benchmark at an exported .onnx file)")
+
+
 def median_seconds(function: Callable[[], Any], repeats: int = 5, warmup: int = 1) -> float:
     for _ in range(warmup):
         function()

@@ -1,19 +1,22 @@
-"""Copy the measured quality of the shipped denoisers from benchmark JSON into weights/manifest.json."""
+"""Copy the measured quality of shipped models from benchmark JSON into weights/manifest.json.
+
+    python tools/summarize_quality.py            # every task whose benchmark results exist
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-SETS = {"denoise-gray": ("Set12", "BSD68"), "denoise-color": ("CBSD68", "Kodak24", "McMaster")}
+RESULTS = REPO / "benchmarks" / "results"
+DENOISE_SETS = {"denoise-gray": ("Set12", "BSD68"), "denoise-color": ("CBSD68", "Kodak24", "McMaster")}
 
 
-def main() -> None:
-    quality = json.loads((REPO / "benchmarks/results/denoise_quality.json").read_text())["results"]
-    manifest_path = REPO / "weights/manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    for name, sets in SETS.items():
+def denoise(models: dict[str, Any]) -> None:
+    quality = json.loads((RESULTS / "denoise_quality.json").read_text())["results"]
+    for name, sets in DENOISE_SETS.items():
         summary = {}
         for set_name in sets:
             for sigma, row in quality.get(set_name, {}).items():
@@ -21,10 +24,35 @@ def main() -> None:
                     method: round(row[method]["psnr"], 2) for method in ("ours", "ours-blind", "ours-x8", "bm3d", "nlmeans", "dncnn-anchor")
                     if method in row
                 }
-        manifest["models"][name]["measured_psnr_db"] = summary
-        manifest["models"][name]["measured_by"] = (
+        models[name]["measured_psnr_db"] = summary
+        models[name]["measured_by"] = (
             "python benchmarks/denoise_quality.py (noise: float Gaussian, rounded and clipped to 8-bit, seed 0; "
             "'ours' with sigma given, 'ours-blind' with sigma estimated)")
+
+
+def upscale(models: dict[str, Any]) -> None:
+    report = json.loads((RESULTS / "upscale_quality.json").read_text())
+    for scale in (2, 3, 4):
+        name = f"upscale-x{scale}"
+        if name not in models:
+            continue
+        summary = {}
+        for set_name, rows in report["results"].items():
+            row = rows.get(f"x{scale}", {})
+            summary[set_name] = {method: {"psnr": round(v["psnr"], 2), "ssim": round(v["ssim"], 4)}
+                                 for method, v in row.items()}
+        models[name]["measured_y_psnr_ssim"] = summary
+        models[name]["measured_by"] = (
+            "python benchmarks/upscale_quality.py (MATLAB-bicubic LR; Y-PSNR/SSIM on BT.601 luma, border = scale)")
+
+
+def main() -> None:
+    manifest_path = REPO / "weights/manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    if (RESULTS / "denoise_quality.json").exists():
+        denoise(manifest["models"])
+    if (RESULTS / "upscale_quality.json").exists():
+        upscale(manifest["models"])
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
 
 

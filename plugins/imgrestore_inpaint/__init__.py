@@ -7,7 +7,7 @@ pyproject's entry points because no trained default model ships yet (see issue 4
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 import click
 

@@ -16,4 +16,6 @@ def select_model(options: dict[str, Any], picture: Picture | None) -> str:
 
 
 def prepare(picture: Picture, options: dict[str, Any], info: ModelInfo) -> dict[str, np.ndarray]:
-    return {"image": image_input(picture, info), "mask": mask_input(picture)}
+    """The hole pixels are zeroed here, so no model (ours or a user's) ever sees what they held."""
+    mask = mask_input(picture)
+    return {"image": image_input(picture, info) * (1 - mask), "mask": mask}
