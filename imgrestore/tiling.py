@@ -2,8 +2,9 @@
 
 Neighbouring tiles overlap by `overlap` pixels. In the shared strip, each tile's weight is 0 on
 the quarter nearest its own cut edge (where the missing context changes its output), ramps
-linearly across the middle half, and is 1 beyond. The two ramps are complementary, so the weights
-of all tiles sum to exactly 1 at every pixel and no normalisation buffer is needed. For a CNN
+linearly across the middle half, and is 1 beyond. Where two tiles overlap the ramps are
+complementary; where the last (shifted) tile overlaps two, a per-axis normalisation makes the
+weights of all tiles sum to exactly 1 at every pixel. For a CNN
 whose receptive radius is at most overlap/4 the stitched result equals the untiled one (up to
 float rounding); for models with wider context the ramp hides the transition.
 """
@@ -28,7 +29,13 @@ def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
 
 
 def axis_weights(starts: list[int], tile: int, length: int) -> list[np.ndarray]:
-    """1-D blending weights (length `min(tile, length)`) of each tile along one axis."""
+    """1-D blending weights (length `min(tile, length)`) of each tile along one axis, summing
+    to exactly 1 at every position.
+
+    The last tile is shifted back to end at the border, so it can overlap two tiles; there the
+    pairwise ramps alone would not sum to 1, so the weights are divided by their sum along the
+    axis (a zero weight stays zero, so the exactness argument holds). The 2-D weights are outer
+    products of these, so they sum to 1 too."""
     size = min(tile, length)
     weights = []
     for index, start in enumerate(starts):
@@ -40,7 +47,10 @@ def axis_weights(starts: list[int], tile: int, length: int) -> list[np.ndarray]:
             shared = start + size - starts[index + 1]
             weight[size - shared :] = np.minimum(weight[size - shared :], _rise(shared)[::-1])
         weights.append(weight)
-    return weights
+    total = np.zeros(length, dtype=np.float32)
+    for start, weight in zip(starts, weights):
+        total[start : start + size] += weight
+    return [weight / total[start : start + size] for start, weight in zip(starts, weights)]
 
 
 def _rise(shared: int) -> np.ndarray:
