@@ -24,6 +24,18 @@ def data_root() -> Path:
     return root
 
 
+def reused_rows(results: dict[str, Any], source: Path) -> dict[str, Any]:
+    """An earlier run's results (set -> condition -> method -> row), each row marked with the
+    file it came from (kept if it was already reused), so a new run can keep the rows it does
+    not measure again and still print everything side by side."""
+    return {
+        set_name: {condition: {method: {**row, "reused_from": row.get("reused_from", str(source))}
+                               for method, row in rows.items()}
+                   for condition, rows in conditions.items()}
+        for set_name, conditions in results.items()
+    }
+
+
 def model_file(name: str, override: Path | None = None) -> Path:
     """`override` when given (a model under test), else the shipped model `name`; exits with a
     clear message when neither exists."""

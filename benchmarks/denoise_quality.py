@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import data_root, save  # noqa: E402
+from common import data_root, reused_rows, save  # noqa: E402
 
 from imgrestore.images import read_image  # noqa: E402
 from imgrestore.metrics import psnr, ssim  # noqa: E402
@@ -128,11 +128,7 @@ def main() -> None:
         reused = earlier["results"]
     print(__doc__.split("\n\n")[1])
     # rows of the reused run stay, marked as such; what this run measures replaces or joins them
-    results: dict[str, dict[str, dict[str, dict[str, float]]]] = {
-        set_name: {sigma_key: {m: {**v, "reused_from": v.get("reused_from", str(args.reuse))} for m, v in row.items()}
-                   for sigma_key, row in rows.items()}
-        for set_name, rows in reused.items()
-    }
+    results: dict[str, dict[str, dict[str, dict[str, float]]]] = reused_rows(reused, args.reuse) if reused else {}
     for set_name in args.sets.split(","):
         images = load_set(root, set_name, args.limit)
         color = set_name in COLOR_SETS

@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, data_root, save  # noqa: E402
+from common import RESULTS, data_root, reused_rows, save  # noqa: E402
 
 from imgrestore.images import Picture, read_image, write_image  # noqa: E402
 from imgrestore.masks import MaskSpec, free_form_mask  # noqa: E402
@@ -210,10 +210,7 @@ def main() -> None:
         if earlier.get("seeds") != {k: s for k, (_, s) in AREAS.items()} or earlier.get("mask_style") != MASK_STYLE:
             sys.exit(f"--reuse: {args.reuse} used other masks (seeds {earlier.get('seeds')}, "
                      f"style {earlier.get('mask_style')})")
-        results = {set_name: {area: {m: {**v, "reused_from": v.get("reused_from", str(args.reuse))}
-                                     for m, v in row.items()}
-                              for area, row in rows.items()}
-                   for set_name, rows in earlier["results"].items()}
+        results = reused_rows(earlier["results"], args.reuse)
         masks = earlier.get("masks", {})
         if not model_record and earlier.get("model"):
             model_record = {**earlier["model"], "reused_from": str(args.reuse)}

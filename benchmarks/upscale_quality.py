@@ -38,7 +38,7 @@ from typing import Callable
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import data_root, model_file, save  # noqa: E402
+from common import data_root, model_file, reused_rows, save  # noqa: E402
 
 from imgrestore.images import read_image  # noqa: E402
 from imgrestore.metrics import psnr, ssim  # noqa: E402
@@ -145,10 +145,7 @@ def main() -> None:
     results: dict[str, dict[str, dict[str, dict]]] = {}
     if args.reuse:
         earlier = json.loads(args.reuse.read_text())
-        results = {set_name: {scale_key: {m: {**v, "reused_from": v.get("reused_from", str(args.reuse))}
-                                          for m, v in row.items()}
-                              for scale_key, row in rows.items()}
-                   for set_name, rows in earlier["results"].items()}
+        results = reused_rows(earlier["results"], args.reuse)
         models.update({int(k[1:]): {**v, "reused_from": str(args.reuse)}
                        for k, v in earlier.get("models", {}).items() if int(k[1:]) not in models})
     for set_name in args.sets.split(","):

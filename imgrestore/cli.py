@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import numpy as np
 
 from imgrestore import __version__
 from imgrestore.plugins import DuplicateTaskError, Registry, get_registry
@@ -112,7 +111,6 @@ def _run_inference(spec: TaskSpec, values: dict[str, Any]) -> None:
     from imgrestore.batch import BatchOptions, print_failures, run_jobs
     from imgrestore.inference import TaskRunner
     from imgrestore.jobs import plan_jobs
-
     from imgrestore.mask_inputs import MaskSource
 
     task_options = {p.name: values[p.name] for p in spec.options}
@@ -291,6 +289,8 @@ def masks(out: Path, count: int, area: str, size: str, seed: int, style: str) ->
     """Write seeded free-form masks (white = fill) as OUT/mask_0000.png, ...
 
     Mask i depends only on the seed, i and the options, so sets can be extended reproducibly."""
+    import numpy as np
+
     from imgrestore.images import Picture, write_image
     from imgrestore.masks import MaskSpec, free_form_mask, parse_area, parse_size
 

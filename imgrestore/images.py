@@ -16,7 +16,7 @@ import struct
 import threading
 import uuid
 import zlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -67,10 +67,10 @@ class Picture:
             return self.color
         return np.round(self.color.astype(np.float32) / 257.0).astype(np.uint8)
 
-    def with_color_float(self, color: np.ndarray, alpha: np.ndarray | None = None) -> "Picture":
-        """A picture of this one's sample type from float colour in 0..1 (clipped and rounded)."""
-        new_alpha = self.alpha if alpha is None else alpha
-        return replace(self, color=self.samples_from_float(color), alpha=new_alpha)
+    @property
+    def transparent(self) -> np.ndarray | None:
+        """H×W bool: alpha below half its range (what --mask-from-alpha fills); None without alpha."""
+        return None if self.alpha is None else self.alpha < (self.max_value + 1) // 2
 
     def samples_from_float(self, color: np.ndarray) -> np.ndarray:
         """Float colour in 0..1 -> this picture's sample type, clipped and rounded."""

@@ -169,9 +169,9 @@ def _keep_unmasked(result: Picture, picture: Picture) -> Picture:
     color = result.color.copy() if result.color is picture.color else result.color
     np.copyto(color, picture.color, where=~mask[:, :, None])
     alpha = result.alpha
-    if alpha is not None and picture.alpha is not None:
-        alpha = np.where(mask & (picture.alpha < (picture.max_value + 1) // 2), picture.max_value, picture.alpha)
-        alpha = alpha.astype(picture.alpha.dtype)
+    transparent = picture.transparent
+    if alpha is not None and transparent is not None:
+        alpha = np.where(mask & transparent, picture.max_value, alpha).astype(alpha.dtype)
     return replace(result, color=color, alpha=alpha, mask=None)
 
 

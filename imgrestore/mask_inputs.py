@@ -36,9 +36,10 @@ class MaskSource:
     def load(self, name: Path, picture: Picture) -> np.ndarray:
         """The H×W bool mask (True = fill) of the image at relative path `name`."""
         if self.from_alpha:
-            if picture.alpha is None:
+            transparent = picture.transparent
+            if transparent is None:
                 raise MaskError("--mask-from-alpha: the image has no alpha channel")
-            return picture.alpha < (picture.max_value + 1) // 2
+            return transparent
         path = self.file if self.file is not None else self._find(name)
         mask = read_mask(path)
         if mask.shape != picture.size:

@@ -146,8 +146,8 @@ class OnnxModel:
 
     def default_tile(self) -> int:
         """Tile side in input pixels. Enlarging models get a quarter: their output tiles (and the
-        bands run_bands holds) are scale² times bigger, and on a 3000×2000 photo at ×4 a 256 px
-        tile both peaks lower and runs faster than 512 (measured on 2 CPU cores: benchmarks/upscale_memory.py)."""
+        bands run_bands holds) are scale² times bigger. 3000×2000 at ×4 on 2 CPU cores peaked at
+        2.8 GiB with 512 px tiles and 1.3 GiB with 256 (benchmarks/upscale_memory.py)."""
         tile = DEFAULT_TILE.get(self.provider, DEFAULT_GPU_TILE)
         return tile // 4 if self.info.scale > 1 else tile
 
@@ -201,9 +201,8 @@ class OnnxModel:
 
         A large image is cut into overlapping tiles, run a row of tiles at a time, and each band
         of output rows is handed out as soon as no later tile touches it. So the float32 working
-        memory is about two tile rows of output, not the whole output: a 3000×2000 photo at ×4
-        (12000×8000) needs ~0.3 GB of floats instead of 1.15 GB, and the caller writes each band
-        into the final 8- or 16-bit image."""
+        memory is about two tile rows of output, not the whole output (1.07 GiB of floats for a
+        12000×8000 result), and the caller writes each band into the final 8- or 16-bit image."""
         spatial = [i.name for i in self.info.inputs if i.kind in SPATIAL_KINDS]
         if not spatial:
             yield 0, self.run({k: v[None] for k, v in inputs.items()})[0]

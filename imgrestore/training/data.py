@@ -46,6 +46,12 @@ def _unit_hash(name: str) -> float:
     return int(hashlib.sha1(name.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
 
 
+def center_crop(image: np.ndarray, size: int) -> np.ndarray:
+    """The size×size centre of an H×W×C image (validation crops: the same pixels every run)."""
+    top, left = (image.shape[0] - size) // 2, (image.shape[1] - size) // 2
+    return image[top : top + size, left : left + size]
+
+
 def load_images(paths: Sequence[Path], mode: str, min_size: int = 0) -> list[np.ndarray]:
     """Decode to H×W×C uint8 in `mode` ("gray" or "rgb"); smaller than `min_size` is skipped."""
     images = []

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from imgrestore.noise import add_gaussian_noise
-from imgrestore.training.data import PatchSampler, list_images, load_images, split_holdout
+from imgrestore.training.data import PatchSampler, center_crop, list_images, load_images, split_holdout
 from imgrestore.training.recipe import Batch
 
 from imgrestore_denoise.model import build
@@ -79,9 +79,7 @@ class DenoiseRecipe:
         for sigma in VALIDATION_SIGMAS:
             clean, noisy = [], []
             for image in images:
-                top = (image.shape[0] - VALIDATION_CROP) // 2
-                left = (image.shape[1] - VALIDATION_CROP) // 2
-                crop = image[top : top + VALIDATION_CROP, left : left + VALIDATION_CROP]
+                crop = center_crop(image, VALIDATION_CROP)
                 clean.append(crop.transpose(2, 0, 1))
                 noisy.append(add_gaussian_noise(crop, sigma, rng).transpose(2, 0, 1))
             batches.append({

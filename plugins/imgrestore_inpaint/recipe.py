@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from imgrestore.masks import MaskSpec, free_form_mask
-from imgrestore.training.data import PatchSampler, list_images, load_images, split_holdout
+from imgrestore.training.data import PatchSampler, center_crop, list_images, load_images, split_holdout
 from imgrestore.training.recipe import Batch, Phase
 
 from imgrestore_inpaint.model import PatchDiscriminator, build
@@ -90,10 +90,7 @@ class InpaintRecipe:
 
     def _make_validation(self, images: list[np.ndarray]) -> list[Batch]:
         """Centre crops of the held-out images with fixed seeded masks at three area ranges."""
-        crops = []
-        for image in images:
-            top, left = (image.shape[0] - VALIDATION_CROP) // 2, (image.shape[1] - VALIDATION_CROP) // 2
-            crops.append(image[top : top + VALIDATION_CROP, left : left + VALIDATION_CROP].transpose(2, 0, 1))
+        crops = [center_crop(image, VALIDATION_CROP).transpose(2, 0, 1) for image in images]
         clean = torch.from_numpy(np.stack(crops).astype(np.float32) / 255)
         batches = []
         for level, area in enumerate(VALIDATION_AREAS):

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from imgrestore.resize import imresize, modcrop
-from imgrestore.training.data import list_images, load_images, split_holdout
+from imgrestore.training.data import center_crop, list_images, load_images, split_holdout
 from imgrestore.training.recipe import Batch
 
 from imgrestore_upscale.model import build
@@ -105,10 +105,8 @@ class UpscaleRecipe:
         batches = []
         for scale in self.scales:
             low, high = [], []
-            side = VALIDATION_CROP * scale
             for image in images:
-                top, left = (image.shape[0] - side) // 2, (image.shape[1] - side) // 2
-                crop = image[top : top + side, left : left + side]
+                crop = center_crop(image, VALIDATION_CROP * scale)
                 high.append(crop.transpose(2, 0, 1))
                 low.append(imresize(crop, 1 / scale).transpose(2, 0, 1))
             batches.append({
