@@ -94,14 +94,12 @@ def checkpoint_of(model: OnnxModel) -> dict:
 
 
 def ours_fill(model: OnnxModel) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    image_name = model.info.input("image").name  # type: ignore[union-attr]
-    mask_name = model.info.input("mask").name  # type: ignore[union-attr]
+    """The model through the task's own pipeline (`imgrestore.run`: the plugin's prepare, which
+    puts the Telea coarse fill in the holes, then tiling, 8-bit output), as the CLI runs it."""
+    import imgrestore
 
     def fill(holed: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        image = np.ascontiguousarray(holed.transpose(2, 0, 1), dtype=np.float32) / 255
-        hole = (mask[None] > 127).astype(np.float32)  # 1 = fill
-        output = model.run_image({image_name: image, mask_name: hole})
-        return np.round(np.clip(output, 0, 1) * 255).astype(np.uint8).transpose(1, 2, 0)
+        return imgrestore.run("inpaint", holed, mask=mask > 127, model=str(model.path), device="cpu")
 
     return fill
 

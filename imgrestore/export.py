@@ -73,11 +73,15 @@ def _dynamic_shapes(spec: ExportSpec) -> tuple[dict[int, Any], ...]:
     multiple = spec.info.size_multiple
     height = torch.export.Dim("height", min=1, max=16384 // multiple)
     width = torch.export.Dim("width", min=1, max=16384 // multiple)
+    channels = torch.export.Dim("channels", min=1, max=4)
     shapes = []
     for entry in spec.info.inputs:
         if entry.kind in SPATIAL_KINDS:
-            shapes.append({0: batch, 2: multiple * height if multiple > 1 else height,
-                           3: multiple * width if multiple > 1 else width})
+            shape = {0: batch, 2: multiple * height if multiple > 1 else height,
+                     3: multiple * width if multiple > 1 else width}
+            if entry.kind == "image" and spec.info.channels == 0:  # a per-channel model takes any
+                shape[1] = channels
+            shapes.append(shape)
         else:
             shapes.append({0: batch})
     return tuple(shapes)

@@ -29,10 +29,11 @@ def mask_input(picture: Picture) -> np.ndarray:
 
 
 def image_input(picture: Picture, info: ModelInfo) -> np.ndarray:
-    """The picture's colour as the model's C×H×W float32 input (gray <-> RGB converted as needed)."""
+    """The picture's colour as the model's C×H×W float32 input (gray <-> RGB converted as needed;
+    a model of any channel count, `channels` 0, gets the picture's own)."""
     mode = "gray" if info.channels == 1 else "rgb"
     color = picture.color_float()
-    if color.shape[2] != info.channels:
+    if info.channels and color.shape[2] != info.channels:
         color = to_color_mode(color, mode)
     return np.ascontiguousarray(color.transpose(2, 0, 1))
 

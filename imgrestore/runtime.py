@@ -49,6 +49,7 @@ class ModelInfo:
     inputs: tuple[InputInfo, ...]
     output: str
     channels: int
+    """Channels of the image input and of the output; 0 = any (a model that works per channel)."""
     scale: int = 1
     size_multiple: int = 1
     receptive_radius: int = 16
@@ -221,7 +222,9 @@ class OnnxModel:
         tile = max(tile // multiple * multiple, 2 * overlap + multiple)
         scale = self.info.scale
         out_height, out_width = height * scale, width * scale
-        pending = np.zeros((self.info.channels, 0, padded_width * scale), dtype=np.float32)
+        image = self.info.input("image")
+        channels = self.info.channels or inputs[image.name if image else spatial[0]].shape[0]
+        pending = np.zeros((channels, 0, padded_width * scale), dtype=np.float32)
         pending_top = 0  # output row of pending[:, 0]
         for row in _tile_rows(plan_tiles(padded_height, padded_width, tile, overlap)):
             top, bottom = row[0].top * scale, (row[0].top + row[0].height) * scale
@@ -233,7 +236,7 @@ class OnnxModel:
             grow = bottom - pending_top - pending.shape[1]
             if grow > 0:
                 pending = np.concatenate(
-                    [pending, np.zeros((self.info.channels, grow, pending.shape[2]), np.float32)], axis=1)
+                    [pending, np.zeros((channels, grow, pending.shape[2]), np.float32)], axis=1)
             for group in _chunks(row, batch_size):
                 feed = {}
                 for name, value in inputs.items():

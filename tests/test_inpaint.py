@@ -1,12 +1,8 @@
 """The inpaint task's network, recipe and export: one real adversarial training step updates
-both networks; ONNX parity with the mask input at odd sizes; holes filled, the rest passed through.
-
-The plugin is not in pyproject's entry points until a trained default model ships, so this module
-registers it the way `pip install` of a third-party plugin would."""
+both networks; ONNX parity with the mask input at odd sizes; holes filled, the rest passed through."""
 
 from __future__ import annotations
 
-import importlib.metadata as metadata
 from pathlib import Path
 
 import numpy as np
@@ -14,22 +10,12 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from imgrestore import plugins
 from imgrestore.cli import cli
 from imgrestore.runtime import OnnxModel
 
 
 @pytest.fixture
-def inpaint_registered(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = plugins._entry_points()
-    if not any(ep.name == "inpaint" for ep in real):
-        extra = metadata.EntryPoint(name="inpaint", value="imgrestore_inpaint", group=plugins.ENTRY_POINT_GROUP)
-        monkeypatch.setattr(plugins, "_entry_points", lambda: real + [extra])
-    plugins.reset_registry()
-
-
-@pytest.fixture
-def tiny_inpainter(inpaint_registered, tmp_path: Path, training_folder: Path) -> Path:
+def tiny_inpainter(tmp_path: Path, training_folder: Path) -> Path:
     result = CliRunner().invoke(cli, [
         "train", "inpaint", "--data", str(training_folder), "--out", str(tmp_path / "run"), "--steps", "2",
         "--batch-size", "2", "--patch-size", "64", "--features", "8", "--precision", "fp32", "--lr", "1e-3",
@@ -39,7 +25,7 @@ def tiny_inpainter(inpaint_registered, tmp_path: Path, training_folder: Path) ->
     return tmp_path / "run"
 
 
-def test_one_adversarial_step_updates_both_networks(inpaint_registered, tmp_path: Path, training_folder: Path) -> None:
+def test_one_adversarial_step_updates_both_networks(tmp_path: Path, training_folder: Path) -> None:
     from imgrestore.training.checkpoint import load_state, load_weights
     from imgrestore.training.trainer import TrainConfig, train
     from imgrestore_inpaint.recipe import recipe

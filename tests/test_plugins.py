@@ -98,13 +98,13 @@ def test_two_plugins_claiming_one_task_is_an_error_naming_both(with_plugins, cli
 
 def test_disable_plugins_by_name(with_plugins, cli_runner, monkeypatch) -> None:
     with_plugins(_entry_point("broken", "broken_plugin"))
-    monkeypatch.setenv("IMGRESTORE_DISABLE_PLUGINS", "denoise, upscale,broken")
+    monkeypatch.setenv("IMGRESTORE_DISABLE_PLUGINS", "denoise, upscale,broken,inpaint ,reconstruct")
     registry = plugins.get_registry()
     assert registry.tasks == {}
-    assert all(registry.plugins[name].blocked for name in ("denoise", "upscale", "broken"))
+    assert all(registry.plugins[name].blocked for name in ("denoise", "upscale", "broken", "inpaint", "reconstruct"))
     assert registry.plugins["broken"].error is None  # blocked before import
     result = cli_runner.invoke(cli, ["plugins"])
-    assert result.output.count("disabled") == 3
+    assert result.output.count("disabled") == 5
 
 
 def test_plugin_commands_hook(with_plugins) -> None:

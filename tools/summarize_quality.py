@@ -46,6 +46,28 @@ def upscale(models: dict[str, Any]) -> None:
             "python benchmarks/upscale_quality.py (MATLAB-bicubic LR; Y-PSNR/SSIM on BT.601 luma, border = scale)")
 
 
+def inpaint(models: dict[str, Any]) -> None:
+    report = json.loads((RESULTS / "inpaint_quality.json").read_text())
+    models["inpaint"]["measured_psnr_ssim"] = {
+        set_name: {area: {method: {"psnr": round(v["psnr"], 2), "ssim": round(v["ssim"], 4)} for method, v in row.items()}
+                   for area, row in areas.items()}
+        for set_name, areas in report["results"].items()}
+    models["inpaint"]["measured_by"] = (
+        "python benchmarks/inpaint_quality.py (seeded free-form masks per area range; whole-image RGB PSNR/SSIM, "
+        "holes composited; telea/ns = cv2.inpaint radius 5)")
+
+
+def reconstruct(models: dict[str, Any]) -> None:
+    report = json.loads((RESULTS / "reconstruct_quality.json").read_text())
+    for name, conditions in (("reconstruct-denoise", ("sigma15", "sigma25", "sigma50")), ("reconstruct-fill", ("missing50",))):
+        models[name]["measured_psnr_db_seconds"] = {
+            f"Set12 {condition}": {method: {"psnr": round(row["psnr"], 2),
+                                            **{k: round(row[k], 2) for k in ("seconds", "images") if k in row}}
+                                   for method, row in report["results"][condition].items()}
+            for condition in conditions if condition in report["results"]}
+        models[name]["measured_by"] = "python benchmarks/reconstruct_quality.py (Set12; seconds summed over the 12 images)"
+
+
 def main() -> None:
     manifest_path = REPO / "weights/manifest.json"
     manifest = json.loads(manifest_path.read_text())
@@ -53,6 +75,10 @@ def main() -> None:
         denoise(manifest["models"])
     if (RESULTS / "upscale_quality.json").exists():
         upscale(manifest["models"])
+    if (RESULTS / "inpaint_quality.json").exists() and "inpaint" in manifest["models"]:
+        inpaint(manifest["models"])
+    if (RESULTS / "reconstruct_quality.json").exists() and "reconstruct-denoise" in manifest["models"]:
+        reconstruct(manifest["models"])
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -40,6 +40,17 @@ def split_holdout(paths: Sequence[Path], fraction: float) -> tuple[list[Path], l
     if not held and len(kept) > 1:
         held, kept = kept[:1], kept[1:]
     return kept, held
+
+
+def training_and_validation_paths(options: dict, keep: Callable[[Path], bool] | None = None
+                                  ) -> tuple[list[Path], list[Path]]:
+    """The images of `--data` (those `keep` accepts), and the validation images: those of `--val`
+    when given, else a held-out `--val-fraction` of them (split_holdout). Every recipe reads its
+    data this way."""
+    paths = [p for p in list_images(options["data"]) if keep is None or keep(p)]
+    if options.get("val"):
+        return paths, list_images(options["val"])
+    return split_holdout(paths, options["val_fraction"])
 
 
 def _unit_hash(name: str) -> float:

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from imgrestore.noise import add_gaussian_noise
-from imgrestore.training.data import PatchSampler, center_crop, list_images, load_images, split_holdout
+from imgrestore.training.data import PatchSampler, center_crop, load_images, training_and_validation_paths
 from imgrestore.training.recipe import Batch
 
 from imgrestore_denoise.model import build
@@ -37,13 +37,8 @@ class DenoiseRecipe:
         self.sigma_low, self.sigma_high = options["sigma_range"]
         self.patch_size = options["patch_size"]
         mode = "rgb" if self.color else "gray"
-        paths = list_images(options["data"])
-        if self.color:
-            paths = [p for p in paths if not _is_single_channel(p)]
-        if options.get("val"):
-            train_paths, val_paths = paths, list_images(options["val"])
-        else:
-            train_paths, val_paths = split_holdout(paths, options["val_fraction"])
+        keep = (lambda path: not _is_single_channel(path)) if self.color else None
+        train_paths, val_paths = training_and_validation_paths(options, keep)
         self.sampler = PatchSampler(load_images(train_paths, mode, min_size=self.patch_size), self.patch_size)
         self._validation = self._make_validation(load_images(val_paths, mode, min_size=VALIDATION_CROP))
 

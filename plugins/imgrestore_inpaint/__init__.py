@@ -1,9 +1,5 @@
 """Built-in plugin: the `inpaint` task (fill masked regions). Registered through the `imgrestore`
-entry-point group, exactly like a third-party plugin; imports only imgrestore and click.
-
-Work in progress: the network, recipe and export are here and tested; the plugin is not yet in
-pyproject's entry points because no trained default model ships yet (see issue 4).
-"""
+entry-point group, exactly like a third-party plugin; imports only imgrestore and click."""
 
 from __future__ import annotations
 

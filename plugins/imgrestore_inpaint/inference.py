@@ -10,12 +10,15 @@ from imgrestore.images import Picture
 from imgrestore.inference import image_input, mask_input
 from imgrestore.runtime import ModelInfo
 
+from imgrestore_inpaint.coarse import coarse_fill
+
 
 def select_model(options: dict[str, Any], picture: Picture | None) -> str:
     return "inpaint"
 
 
 def prepare(picture: Picture, options: dict[str, Any], info: ModelInfo) -> dict[str, np.ndarray]:
-    """The hole pixels are zeroed here, so no model (ours or a user's) ever sees what they held."""
+    """The holes arrive pre-filled by Telea (imgrestore_inpaint.coarse), which the network
+    refines; what the hole pixels held is discarded before that, so no model ever sees it."""
     mask = mask_input(picture)
-    return {"image": image_input(picture, info) * (1 - mask), "mask": mask}
+    return {"image": coarse_fill(image_input(picture, info), mask), "mask": mask}

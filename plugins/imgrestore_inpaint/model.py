@@ -5,6 +5,10 @@ Gated convolutions (features × sigmoid(gate)) let every layer learn where its i
 which plain convolutions cannot tell across a hole's border. The bottleneck runs at a quarter of
 the resolution with dilations 2, 4, 8 and 16, so a pixel in the middle of a 100-pixel hole still
 sees real context. Only operators onnxruntime runs well (convolutions, sigmoid, nearest resize).
+
+The generator refines a coarse fill (imgrestore_inpaint.coarse: Telea) that arrives in the holes
+of its image input: it predicts a correction, and its last layer starts near zero, so training
+starts from the classical result instead of from grey.
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ class GatedConv(nn.Module):
 
 
 class GatedInpainter(nn.Module):
-    """(image N×3×H×W in 0..1, mask N×1×H×W, 1 = fill) -> filled image; H, W multiples of 4.
-    Pixels outside the mask are passed through from the input."""
+    """(image N×3×H×W in 0..1 with its holes coarsely filled, mask N×1×H×W, 1 = fill) -> filled
+    image; H, W multiples of 4. Pixels outside the mask are passed through from the input."""
 
     def __init__(self, features: int = 24, dilations: tuple[int, ...] = (2, 4, 8, 16)) -> None:
         super().__init__()
@@ -42,11 +46,18 @@ class GatedInpainter(nn.Module):
             nn.Upsample(scale_factor=2, mode="nearest"), GatedConv(2 * f, f), GatedConv(f, f // 2),
             nn.Conv2d(f // 2, 3, 3, padding=1),
         )
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):  # He init: PyTorch's default shrinks the signal
+                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")  # layer by layer, and
+                nn.init.zeros_(module.bias)  # 14 gated layers deep, the gradients vanish
+        # the correction starts near zero (an untrained model returns about the coarse fill), but
+        # not at zero, which would stop every gradient from reaching the layers before it
+        nn.init.normal_(self.decoder[-1].weight, std=1e-3)
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        holed = image * (1 - mask)
-        x = torch.cat([holed - 0.5, mask], dim=1)  # centred input; the mask says where it is void
-        filled = torch.sigmoid(self.decoder(self.bottleneck(self.encoder(x))))
+        x = torch.cat([image - 0.5, mask], dim=1)  # centred input; the mask says what is a guess
+        correction = self.decoder(self.bottleneck(self.encoder(x)))
+        filled = torch.clamp(image + correction, 0.0, 1.0)
         return filled * mask + image * (1 - mask)
 
 

@@ -1,25 +1,37 @@
-"""Training recipe for inpainting: random crops, seeded free-form masks (imgrestore.masks), an
-L1 reconstruction loss (holes weighted more) plus a least-squares PatchGAN adversarial loss,
-trained by the core trainer's two phases: generator, then discriminator, every step.
+"""Training recipe for inpainting: random crops, seeded free-form masks (imgrestore.masks), the
+Telea coarse fill the network refines, an L1 reconstruction loss (holes weighted more) plus a
+least-squares PatchGAN adversarial loss, trained by the core trainer's two phases: generator,
+then discriminator, every step.
+
+Hole sizes are matched to the photos the model will fill, not to the training crop: a mask is
+drawn for a virtual image of 1–4 crop sides and the crop is cut from it. Masks drawn at the crop's
+own size would make every stroke 3–4× thinner than on a 512-pixel photo, and a model trained
+on them never learns wide holes.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
 from torch import nn
 
 from imgrestore.masks import MaskSpec, free_form_mask
-from imgrestore.training.data import PatchSampler, center_crop, list_images, load_images, split_holdout
+from imgrestore.training.data import PatchSampler, center_crop, load_images, training_and_validation_paths
 from imgrestore.training.recipe import Batch, Phase
 
+from imgrestore_inpaint.coarse import coarse_fill
 from imgrestore_inpaint.model import PatchDiscriminator, build
 
 VALIDATION_CROP = 128
 VALIDATION_AREAS = ((0.1, 0.2), (0.2, 0.3), (0.3, 0.4))
 HOLE_WEIGHT = 6.0  # L1 inside the hole counts this much more than outside (LaMa/DeepFill practice)
+VIRTUAL_SIZES = (1, 4)  # masks are drawn for an image this many crop sides wide, then cropped
+CROP_AREA = (0.02, 0.6)  # a cropped mask outside this hole fraction is drawn again
+DISCRIMINATOR_FEATURES = 32  # half of pix2pix's 64: a quarter of the cost, enough for a light GAN term
+HALF_SCALE_MIN = 512  # photos at least this small side also train at half size (scene scale)
 
 
 class InpaintRecipe:
@@ -30,12 +42,10 @@ class InpaintRecipe:
         self.patch_size = options["patch_size"]
         self.area = options["area"]
         self.adversarial_weight = options["adversarial_weight"]
-        paths = list_images(options["data"])
-        if options.get("val"):
-            train_paths, val_paths = paths, list_images(options["val"])
-        else:
-            train_paths, val_paths = split_holdout(paths, options["val_fraction"])
-        self.sampler = PatchSampler(load_images(train_paths, "rgb", min_size=self.patch_size), self.patch_size)
+        train_paths, val_paths = training_and_validation_paths(options)
+        images = load_images(train_paths, "rgb", min_size=self.patch_size)
+        images += [_half(image) for image in images if min(image.shape[:2]) >= HALF_SCALE_MIN]
+        self.sampler = PatchSampler(images, self.patch_size)
         self._validation = self._make_validation(load_images(val_paths, "rgb", min_size=VALIDATION_CROP))
 
     def model_config(self) -> dict[str, Any]:
@@ -47,7 +57,7 @@ class InpaintRecipe:
     def extra_networks(self) -> dict[str, nn.Module]:
         """No discriminator at --adversarial-weight 0: a reconstruction-only (pre)training, about
         twice as fast a step; continue it with the GAN loss through --init."""
-        return {"discriminator": PatchDiscriminator()} if self.adversarial_weight > 0 else {}
+        return {"discriminator": PatchDiscriminator(DISCRIMINATOR_FEATURES)} if self.adversarial_weight > 0 else {}
 
     def phases(self) -> list[Phase]:
         generator = Phase("generator", ("model",), betas=(0.5, 0.999))
@@ -56,11 +66,22 @@ class InpaintRecipe:
         return [generator, Phase("discriminator", ("discriminator",), betas=(0.5, 0.999))]
 
     def training_batch(self, rng: np.random.Generator, batch_size: int) -> Batch:
-        clean = torch.from_numpy(self.sampler.sample(rng, batch_size))
-        spec = MaskSpec(self.patch_size, self.patch_size, self.area)
-        seed = int(rng.integers(2**31))
-        masks = np.stack([free_form_mask(spec, seed, i) for i in range(batch_size)])[:, None] / 255.0
-        return {"image": clean, "mask": torch.from_numpy(masks.astype(np.float32)), "target": clean}
+        clean = self.sampler.sample(rng, batch_size)
+        masks = np.stack([self._mask(rng) for _ in range(batch_size)])[:, None].astype(np.float32)
+        return _batch(clean, masks)
+
+    def _mask(self, rng: np.random.Generator) -> np.ndarray:
+        """A P×P crop (0/1) of a mask drawn for a virtual image 1–4 crop sides wide."""
+        size = self.patch_size
+        crop = np.zeros((size, size), np.uint8)
+        for _ in range(10):
+            virtual = int(rng.integers(VIRTUAL_SIZES[0] * size, VIRTUAL_SIZES[1] * size + 1))
+            mask = free_form_mask(MaskSpec(virtual, virtual, self.area), int(rng.integers(2**31)))
+            top, left = (int(v) for v in rng.integers(0, virtual - size + 1, size=2))
+            crop = mask[top : top + size, left : left + size] // 255
+            if CROP_AREA[0] <= crop.mean() <= CROP_AREA[1]:
+                break
+        return crop
 
     def predict(self, model: nn.Module, batch: Batch) -> torch.Tensor:
         return model(batch["image"], batch["mask"])
@@ -91,13 +112,24 @@ class InpaintRecipe:
     def _make_validation(self, images: list[np.ndarray]) -> list[Batch]:
         """Centre crops of the held-out images with fixed seeded masks at three area ranges."""
         crops = [center_crop(image, VALIDATION_CROP).transpose(2, 0, 1) for image in images]
-        clean = torch.from_numpy(np.stack(crops).astype(np.float32) / 255)
+        clean = np.stack(crops).astype(np.float32) / 255
         batches = []
         for level, area in enumerate(VALIDATION_AREAS):
             spec = MaskSpec(VALIDATION_CROP, VALIDATION_CROP, area)
-            masks = np.stack([free_form_mask(spec, 9000 + level, i) for i in range(len(crops))])[:, None] / 255.0
-            batches.append({"image": clean, "mask": torch.from_numpy(masks.astype(np.float32)), "target": clean})
+            masks = np.stack([free_form_mask(spec, 9000 + level, i) for i in range(len(crops))])[:, None] / 255
+            batches.append(_batch(clean, masks.astype(np.float32)))
         return batches
+
+
+def _batch(clean: np.ndarray, masks: np.ndarray) -> Batch:
+    """N×3×P×P clean crops and N×1×P×P masks -> the network's inputs (coarse-filled) and target."""
+    coarse = np.stack([coarse_fill(image, mask) for image, mask in zip(clean, masks)])
+    return {"image": torch.from_numpy(coarse), "mask": torch.from_numpy(masks), "target": torch.from_numpy(clean)}
+
+
+def _half(image: np.ndarray) -> np.ndarray:
+    height, width = image.shape[:2]
+    return cv2.resize(image, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
 
 
 def recipe(options: dict[str, Any]) -> InpaintRecipe:

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from imgrestore.resize import imresize, modcrop
-from imgrestore.training.data import center_crop, list_images, load_images, split_holdout
+from imgrestore.training.data import center_crop, load_images, training_and_validation_paths
 from imgrestore.training.recipe import Batch
 
 from imgrestore_upscale.model import build
@@ -70,11 +70,7 @@ class UpscaleRecipe:
         self.features = options["features"]
         self.depth = options["depth"]
         patch_size = options["patch_size"]
-        paths = list_images(options["data"])
-        if options.get("val"):
-            train_paths, val_paths = paths, list_images(options["val"])
-        else:
-            train_paths, val_paths = split_holdout(paths, options["val_fraction"])
+        train_paths, val_paths = training_and_validation_paths(options)
         train_images = load_images(train_paths, "rgb")
         self.pairs = {scale: ScaledPairs(train_images, scale, patch_size) for scale in self.scales}
         self._validation = self._make_validation(load_images(val_paths, "rgb", min_size=VALIDATION_CROP * max(self.scales)))

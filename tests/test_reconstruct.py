@@ -1,0 +1,124 @@
+"""The reconstruct task's learned side: LISTA starts as ISTA exactly, trains for real, exports
+with ONNX parity (both modes, any channel count), and fill mode never changes a known pixel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from imgrestore.cli import cli
+from imgrestore.runtime import OnnxModel
+
+
+def test_untrained_lista_is_ista() -> None:
+    from imgrestore_reconstruct.lista import PatchLISTA
+    from imgrestore_reconstruct.sparse import ista
+
+    generator = torch.Generator().manual_seed(0)
+    dictionary = torch.randn(16, 24, generator=generator)
+    dictionary /= dictionary.norm(dim=0)
+    model = PatchLISTA("fill", patch=4, atoms=24, layers=6)
+    model.initialise(dictionary, lam_per_sigma=0.5, lam_floor=0.01)
+    known = (torch.rand(2, 16, 3, 5, generator=generator) > 0.3).float()
+    signal = torch.randn(2, 16, 3, 5, generator=generator) * known
+    sigma = torch.tensor([0.1, 0.2]).reshape(2, 1, 1, 1)
+    with torch.no_grad():
+        codes = model.code(signal, known, sigma).permute(0, 2, 3, 1).reshape(-1, 24)
+    rows = signal.permute(0, 2, 3, 1).reshape(-1, 16)
+    mask = known.permute(0, 2, 3, 1).reshape(-1, 16)
+    lam = (0.5 * sigma + 0.01).reshape(2, 1).expand(2, 15).reshape(-1)
+    reference = ista(dictionary, rows, lam, iterations=6, mask=mask, fast=False)
+    assert torch.count_nonzero(reference) > 0
+    torch.testing.assert_close(codes, reference, atol=2e-5, rtol=1e-4)
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory, training_folder: Path) -> dict[str, tuple[Path, Path]]:
+    """mode -> (checkpoint, exported ONNX) of a tiny LISTA trained for real (3 steps) per mode."""
+    models = {}
+    for mode in ("denoise", "fill"):
+        run = tmp_path_factory.mktemp(mode)
+        steps = "3"
+        result = CliRunner().invoke(cli, [
+            "train", "reconstruct", "--mode", mode, "--data", str(training_folder), "--out", str(run / "run"),
+            "--steps", steps, "--batch-size", "4", "--crop", "24", "--patch", "4", "--atoms", "24", "--layers", "3",
+            "--ksvd-iterations", "2", "--ksvd-patches", "2000", "--ksvd-sparsity", "2", "--lr", "1e-3",
+            "--precision", "fp32", "--checkpoint-every", steps, "--validate-every", steps,
+            "--log-every", "1", "--val-fraction", "0.2",
+        ])
+        assert result.exit_code == 0, result.output
+        checkpoint, onnx_path = run / "run" / "last.safetensors", run / f"{mode}.onnx"
+        result = CliRunner().invoke(cli, ["export", "reconstruct", "--checkpoint", str(checkpoint), "-o", str(onnx_path)])
+        assert result.exit_code == 0, result.output  # export itself checks parity on a 67×131 input
+        models[mode] = (checkpoint, onnx_path)
+    return models
+
+
+@pytest.mark.parametrize("mode", ["denoise", "fill"])
+def test_training_moves_the_lista_weights_and_export_has_parity(mode: str, tiny_models) -> None:
+    from imgrestore.export import load_model
+    from imgrestore.plugins import get_registry
+    from imgrestore.training.checkpoint import load_weights
+
+    checkpoint, onnx_path = tiny_models[mode]
+    weights = load_weights(checkpoint)
+    start = weights["ksvd_dictionary"]
+    assert not torch.equal(weights["dictionary"], start)  # trained end to end, from the K-SVD dictionary
+    assert not torch.allclose(weights["analysis"][0], start.T / torch.linalg.matrix_norm(start, ord=2) ** 2)
+
+    model, _ = load_model(get_registry().task("reconstruct"), checkpoint)
+    session = OnnxModel(onnx_path, device="cpu")
+    model.stride = session.info.extra["model_config"]["stride"]  # the export's choice (default 2)
+    assert session.info.channels == 0
+    rng = np.random.default_rng(1)
+    for channels, (height, width) in ((1, (37, 53)), (3, (29, 40))):
+        image = rng.random((2, channels, height, width), dtype=np.float32)
+        if mode == "denoise":
+            condition = np.array([[15 / 255], [40 / 255]], np.float32)
+            feed = {"image": image, "sigma": condition}
+        else:
+            condition = (rng.random((2, 1, height, width)) < 0.5).astype(np.float32)
+            feed = {"image": image, "mask": condition}
+        ours = session.run(feed)
+        with torch.no_grad():
+            reference = model(torch.from_numpy(image), torch.from_numpy(condition)).numpy()
+        np.testing.assert_allclose(ours, reference, atol=1e-4)
+        if mode == "fill":
+            known = np.broadcast_to(condition == 0, image.shape)
+            assert np.array_equal(ours[known], image[known])  # the model itself keeps known pixels
+
+
+def test_fill_never_changes_a_known_pixel_of_a_16_bit_color_image(tiny_models, astronaut: np.ndarray) -> None:
+    import imgrestore
+
+    image = astronaut[100:196, 200:310].astype(np.uint16) * 257 + 3
+    mask = np.random.default_rng(2).random(image.shape[:2]) < 0.5
+    out = imgrestore.run("reconstruct", image, mode="fill", mask=mask, model=str(tiny_models["fill"][1]))
+    assert out.dtype == np.uint16 and out.shape == image.shape
+    assert np.array_equal(out[~mask], image[~mask])
+    assert np.abs(out[mask].astype(float) - image[mask]).mean() < np.abs(image[mask].astype(float)).mean() / 4
+
+
+def test_cli_fills_a_folder_and_refuses_masks_when_denoising(tiny_models, tmp_path: Path, coffee: np.ndarray) -> None:
+    from imgrestore.images import Picture, read_image, write_image
+
+    source, masks = tmp_path / "in", tmp_path / "masks"
+    source.mkdir()
+    masks.mkdir()
+    write_image(source / "coffee.png", Picture(color=coffee[:80, :120]))
+    missing = np.random.default_rng(3).random((80, 120)) < 0.3
+    write_image(masks / "coffee.png", Picture(color=(missing * 255).astype(np.uint8)[:, :, None]))
+    result = CliRunner().invoke(cli, ["reconstruct", str(source), str(tmp_path / "filled"), "--mode", "fill",
+                                      "--masks", str(masks), "--model", str(tiny_models["fill"][1])])
+    assert result.exit_code == 0, result.output
+    filled = read_image(tmp_path / "filled" / "coffee.png").color
+    assert np.array_equal(filled[~missing], coffee[:80, :120][~missing])
+
+    result = CliRunner().invoke(cli, ["reconstruct", str(source), str(tmp_path / "denoised"), "--mode", "denoise",
+                                      "--masks", str(masks), "--sigma", "10", "--model", str(tiny_models["denoise"][1])])
+    assert result.exit_code == 1
+    assert "coffee.png" in result.output and "--mode fill" in result.output
