@@ -94,12 +94,16 @@ def checkpoint_of(model: OnnxModel) -> dict:
 
 
 def ours_fill(model: OnnxModel) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """The model through the task's own pipeline (`imgrestore.run`: the plugin's prepare, which
-    puts the Telea coarse fill in the holes, then tiling, 8-bit output), as the CLI runs it."""
-    import imgrestore
+    """The model through the task's own pipeline, as the CLI runs it: the plugin's prepare (which
+    puts the Telea coarse fill in the holes), tiling, 8-bit output; one runner, so the model's
+    session is loaded once, not per image."""
+    from imgrestore import load_task
+    from imgrestore.inference import TaskRunner
+
+    runner = TaskRunner(load_task(name="inpaint"), {}, model=model.path, device="cpu")
 
     def fill(holed: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        return imgrestore.run("inpaint", holed, mask=mask > 127, model=str(model.path), device="cpu")
+        return runner.run_picture(Picture(color=holed, mask=mask > 127)).color
 
     return fill
 

@@ -89,6 +89,15 @@ class SklearnPipeline:
         self.fit_seconds = time.perf_counter() - start
 
     @classmethod
+    def on_training_data(cls, root: Path, jobs: int) -> "SklearnPipeline":
+        """Fitted on the first patches our K-SVD learns from (same images, split and seed)."""
+        from imgrestore.training.data import load_images, training_and_validation_paths
+        from imgrestore_reconstruct.recipe import training_patches
+
+        train_paths, _ = training_and_validation_paths({"data": [root / "train"], "val_fraction": 0.05})
+        return cls(training_patches(load_images(train_paths, "gray", min_size=40), PATCH, SKLEARN_PATCHES), jobs)
+
+    @classmethod
     def with_dictionary(cls, atoms: np.ndarray, jobs: int) -> "SklearnPipeline":
         """The same pipeline coding with a given k×n dictionary (scikit-learn's SparseCoder)."""
         from sklearn.decomposition import SparseCoder
@@ -144,7 +153,7 @@ def main() -> None:
     import torch
 
     from imgrestore_reconstruct.dictionary import read_dictionary, shipped_dictionary
-    from imgrestore_reconstruct.recipe import FILL_LAMBDA, LAMBDA_PER_SIGMA, training_patches
+    from imgrestore_reconstruct.recipe import FILL_LAMBDA, LAMBDA_PER_SIGMA
     from imgrestore_reconstruct.sparse import denoise_image, fill_image, lasso_image
 
     torch.set_num_threads(args.threads)
@@ -159,12 +168,8 @@ def main() -> None:
 
     sklearn = None
     if "sklearn" in methods and "denoise" in conditions:
-        from imgrestore.training.data import list_images, load_images, split_holdout
-
-        train_paths, _ = split_holdout(list_images([root / "train"]), 0.05)
-        patches = training_patches(load_images(train_paths, "gray", min_size=40), PATCH, SKLEARN_PATCHES)
-        sklearn = SklearnPipeline(patches, args.threads)
-        print(f"sklearn MiniBatchDictionaryLearning fit: {sklearn.fit_seconds:.1f} s on {len(patches)} patches")
+        sklearn = SklearnPipeline.on_training_data(root, args.threads)
+        print(f"sklearn MiniBatchDictionaryLearning fit: {sklearn.fit_seconds:.1f} s on {SKLEARN_PATCHES} patches")
 
     def run_lista(mode: str, image: np.ndarray, condition: np.ndarray) -> np.ndarray:
         feed = {"image": image[None, None].astype(np.float32)}

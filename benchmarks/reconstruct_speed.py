@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import data_root, median_seconds, model_file, save  # noqa: E402
-from reconstruct_quality import SKLEARN_PATCHES, SklearnPipeline  # noqa: E402
+from reconstruct_quality import SklearnPipeline  # noqa: E402
 
 from imgrestore.images import read_image  # noqa: E402
 from imgrestore.noise import add_gaussian_noise  # noqa: E402
@@ -45,18 +45,15 @@ def main() -> None:
 
     import torch
 
-    from imgrestore.training.data import list_images, load_images, split_holdout
     from imgrestore_reconstruct.dictionary import read_dictionary, shipped_dictionary
-    from imgrestore_reconstruct.recipe import LAMBDA_PER_SIGMA, training_patches
+    from imgrestore_reconstruct.recipe import LAMBDA_PER_SIGMA
     from imgrestore_reconstruct.sparse import denoise_image, lasso_image
 
     torch.set_num_threads(args.threads)
     dictionary = read_dictionary(args.checkpoint) if args.checkpoint else shipped_dictionary()
     lista = OnnxModel(model_file("reconstruct-denoise", args.model), device="cpu", threads=args.threads)
     stride = int(lista.info.extra["model_config"]["stride"])
-    train_paths, _ = split_holdout(list_images([root / "train"]), 0.05)
-    sklearn = SklearnPipeline(training_patches(load_images(train_paths, "gray", min_size=40), 8, SKLEARN_PATCHES),
-                              args.threads)
+    sklearn = SklearnPipeline.on_training_data(root, args.threads)
     same_dictionary = SklearnPipeline.with_dictionary(dictionary.T.double().numpy(), args.threads)
     sigma = args.sigma
     rows = {}

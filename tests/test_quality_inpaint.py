@@ -2,7 +2,7 @@
 view of the stereo motorcycle, whose left view was in train/photos, and the immunohistochemistry
 sample), with seeded free-form masks, against OpenCV's Telea and Navier-Stokes fills (radius 5).
 
-Measured with the shipped model: within -0.33..+0.13 dB of the better classical fill. It does not
+Measured with the shipped model: 0.05 to 0.33 dB below the better classical fill. It does not
 reach the issue's bar (+1.5 dB and a higher SSIM); that test is a strict xfail, so it turns into a
 failure the day a model that meets it ships and must then be un-marked."""
 

@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from imgrestore.metrics import psnr  # noqa: E402
-from imgrestore.training.data import center_crop, list_images, load_images, split_holdout  # noqa: E402
+from imgrestore.training.data import center_crop, load_images, training_and_validation_paths  # noqa: E402
 from imgrestore_reconstruct.recipe import learn_dictionary  # noqa: E402
 from imgrestore_reconstruct.sparse import denoise_image, fill_image, lasso_image  # noqa: E402
 
@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--load", type=Path, help="use the dictionary saved by an earlier --save")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    train_paths, val_paths = split_holdout(list_images(args.data), 0.05)
+    train_paths, val_paths = training_and_validation_paths({"data": args.data, "val_fraction": 0.05})
     if args.load:
         dictionary = torch.load(args.load)
     else:

@@ -8,20 +8,9 @@ from typing import Callable
 import click
 
 from imgrestore import TaskSpec, hookimpl
+from imgrestore.options import Range
 
 __version__ = "0.1.0"
-
-
-def _area(_context: click.Context, _parameter: click.Parameter, value: str) -> tuple[float, float]:
-    from imgrestore.masks import parse_area
-
-    try:
-        low, high = parse_area(value)
-    except ValueError as error:
-        raise click.BadParameter(str(error)) from None
-    if not 0 < low <= high < 1:
-        raise click.BadParameter("need 0 < LOW <= HIGH < 1")
-    return low, high
 
 
 @hookimpl
@@ -40,7 +29,7 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
                              help="Channels of the first layer (the bottleneck has 4×)."),
                 click.Option(["--patch-size"], type=int, default=128, show_default=True,
                              help="Training crop side (multiple of 4)."),
-                click.Option(["--area"], default="0.05-0.45", show_default=True, callback=_area,
+                click.Option(["--area"], default="0.05-0.45", show_default=True, type=Range(0, 1, open_bounds=True),
                              help="Hole area range of the training masks."),
                 click.Option(["--adversarial-weight"], type=float, default=0.01, show_default=True,
                              help="Weight of the PatchGAN loss beside the L1 reconstruction."),

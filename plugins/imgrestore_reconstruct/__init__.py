@@ -14,21 +14,10 @@ from typing import Callable
 import click
 
 from imgrestore import TaskSpec, hookimpl
+from imgrestore.options import Range
 
 __version__ = "0.1.0"
 MODES = ("denoise", "fill")
-
-
-def _fraction_range(_context: click.Context, _parameter: click.Parameter, value: str) -> tuple[float, float]:
-    from imgrestore.masks import parse_area
-
-    try:
-        low, high = parse_area(value)
-    except ValueError as error:
-        raise click.BadParameter(str(error)) from None
-    if not 0 <= low <= high:
-        raise click.BadParameter("need 0 <= LOW <= HIGH")
-    return low, high
 
 
 @hookimpl
@@ -67,9 +56,9 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
                 click.Option(["--ksvd-sparsity"], type=int, default=6, show_default=True,
                              help="Atoms per patch while K-SVD learns."),
                 click.Option(["--crop"], type=int, default=40, show_default=True, help="Training crop side."),
-                click.Option(["--sigma-range"], default="0-55", show_default=True, callback=_fraction_range,
+                click.Option(["--sigma-range"], default="0-55", show_default=True, type=Range(0),
                              help="Noise levels (0..255) drawn while training denoise."),
-                click.Option(["--missing"], default="0.2-0.8", show_default=True, callback=_fraction_range,
+                click.Option(["--missing"], default="0.2-0.8", show_default=True, type=Range(0, 1),
                              help="Fraction of missing pixels drawn while training fill."),
             ),
             export="imgrestore_reconstruct.export:export_spec",

@@ -19,11 +19,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from imgrestore_reconstruct.sparse import soft_threshold
+
 MODES = ("denoise", "fill")
-
-
-def _soft(x: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
-    return F.relu(x - threshold) - F.relu(-x - threshold)
 
 
 def _inverse_softplus(value: torch.Tensor) -> torch.Tensor:
@@ -108,7 +106,7 @@ class PatchLISTA(nn.Module):
             residual = known * (signal - F.conv2d(code, dictionary))
             threshold = (F.softplus(self.noise_threshold[layer]).reshape(1, -1, 1, 1) * sigma
                          + F.softplus(self.base_threshold[layer]).reshape(1, -1, 1, 1))
-            code = _soft(code + F.conv2d(residual, self.analysis[layer][:, :, None, None]), threshold)
+            code = soft_threshold(code + F.conv2d(residual, self.analysis[layer][:, :, None, None]), threshold)
         return code
 
 

@@ -1,0 +1,34 @@
+"""Click parameter types that tasks share for their options. Imports only click: plugins use these
+when they register, which happens on every start, `imgrestore --help` included."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+
+class Range(click.ParamType):
+    """"LOW-HIGH" (or one value v, meaning v-v) -> (low, high) with low <= high, both within
+    [minimum, maximum]; with `open_bounds` strictly inside them."""
+
+    name = "LOW-HIGH"
+
+    def __init__(self, minimum: float, maximum: float = float("inf"), open_bounds: bool = False) -> None:
+        self.minimum, self.maximum, self.open_bounds = minimum, maximum, open_bounds
+
+    def convert(self, value: Any, parameter: click.Parameter | None, context: click.Context | None) -> tuple[float, float]:
+        if isinstance(value, tuple):
+            return value
+        from imgrestore.masks import parse_area  # numpy and OpenCV: only when an option is given
+
+        try:
+            low, high = parse_area(str(value))
+        except ValueError as error:
+            self.fail(str(error), parameter, context)
+        inside = (self.minimum < low and high < self.maximum) if self.open_bounds else \
+            (self.minimum <= low and high <= self.maximum)
+        if not (inside and low <= high):
+            sign = "<" if self.open_bounds else "<="
+            self.fail(f"need {self.minimum:g} {sign} LOW <= HIGH {sign} {self.maximum:g}", parameter, context)
+        return low, high
