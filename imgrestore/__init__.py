@@ -13,7 +13,7 @@ from imgrestore.hookspecs import hookimpl
 from imgrestore.task import TaskSpec
 
 __version__ = "0.1.0"
-__all__ = ["TaskSpec", "hookimpl", "list_tasks", "load_task", "run", "__version__"]
+__all__ = ["TaskSpec", "hookimpl", "list_tasks", "load_task", "run", "sample_images", "__version__"]
 
 
 def list_tasks() -> list[str]:
@@ -52,3 +52,27 @@ def run(task: str, image: np.ndarray, model: str | None = None, device: str = "a
     result = TaskRunner(spec, all_options, model=model, device=device).run_picture(picture, tile=tile)
     out = result.color if result.alpha is None else np.dstack([result.color, result.alpha])
     return out[:, :, 0] if out.shape[2] == 1 and np.asarray(image).ndim == 2 else out
+
+
+def sample_images(task: str = "sample", count: int = 64, seed: int = 0, model: str | None = None,
+                  truncation: float | None = None, device: str = "auto", batch_size: int = 64,
+                  **options: Any) -> np.ndarray:
+    """Generate `count` images with a task whose input is a latent vector: N×H×W×C uint8.
+
+    >>> digits = imgrestore.sample_images(count=16, seed=0, model="dcgan-digits")
+
+    Image i depends only on `seed` and i (the same as `imgrestore sample OUT -n ... --seed ...`).
+    """
+    from imgrestore.generate import latent_dim, render_latents
+    from imgrestore.inference import TaskRunner
+    from imgrestore.sampling import latent_vectors
+
+    spec = load_task(name=task)
+    if "latent" not in spec.inputs:
+        raise ValueError(f"task {task!r} takes images, not latent vectors: use imgrestore.run")
+    all_options = {p.name: p.default for p in spec.options}
+    all_options.update(options)
+    runner = TaskRunner(spec, all_options, model=model, device=device)
+    onnx_model = runner.model_for(None)
+    latents = latent_vectors(seed, range(count), latent_dim(onnx_model), truncation)
+    return render_latents(runner, onnx_model, latents, batch_size)

@@ -62,6 +62,9 @@ class _TaskGroup(click.Group):
 
 
 def _inference_command(spec: TaskSpec) -> click.Command:
+    if "latent" in spec.inputs:
+        return _sampling_command(spec)
+
     def callback(**values: Any) -> None:
         _run_inference(spec, values)
 
@@ -146,6 +149,65 @@ def _run_inference(spec: TaskSpec, values: dict[str, Any]) -> None:
         sys.exit(1)
 
 
+def _sampling_command(spec: TaskSpec) -> click.Command:
+    """The command of a task with no input image: latents drawn from --seed, images into OUT_DIR."""
+
+    def callback(**values: Any) -> None:
+        _run_sampling(spec, values)
+
+    params: list[click.Parameter] = [
+        click.Argument(["output"], type=click.Path(file_okay=False, path_type=Path)),
+        click.Option(["-n", "--count"], type=click.IntRange(1), default=64, show_default=True,
+                     help="Images to generate (with --interpolate: latent walks)."),
+        click.Option(["--seed"], type=click.IntRange(0), default=0, show_default=True,
+                     help="Same seed, same images: sample i depends only on the seed and i."),
+        click.Option(["--truncation"], type=click.FloatRange(0, min_open=True), default=None,
+                     help="Redraw latent components beyond ±T (the truncation trick): cleaner, less varied."),
+        click.Option(["--grid"], type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Also write a contact sheet of all images here."),
+        click.Option(["--interpolate"], type=click.IntRange(2), default=None, metavar="K",
+                     help="Write -n latent walks of K frames (sample w to sample w+1, spherical "
+                     "interpolation) and a sheet of them, one walk per row."),
+        *spec.options,
+        click.Option(["--model"], default=None, help="A shipped model name or an .onnx file (default: chosen by the task)."),
+        click.Option(["--device"], type=DEVICES, default="auto", show_default=True,
+                     help="auto = CUDA when onnxruntime can load it, else CPU."),
+        click.Option(["--batch-size"], type=click.IntRange(1), default=64, show_default=True),
+        click.Option(["--skip-existing"], is_flag=True, help="Skip images already written (resume a run)."),
+        click.Option(["--format", "output_format"], type=click.Choice(["png", "jpg", "tif", "webp", "bmp"]),
+                     default="png", show_default=True),
+        click.Option(["--quality"], type=click.IntRange(1, 101), default=95, show_default=True,
+                     help="JPEG/WebP quality (101 = lossless WebP)."),
+        click.Option(["--workers"], type=click.IntRange(1), default=2, show_default=True, help="Threads encoding images."),
+        click.Option(["-v", "--verbose"], is_flag=True, help="Show onnxruntime's messages and the provider."),
+    ]
+    return click.Command(spec.name, callback=callback, params=params,
+                         help=f"{spec.summary}\n\nOUTPUT is the folder the images go to.", short_help=spec.summary)
+
+
+def _run_sampling(spec: TaskSpec, values: dict[str, Any]) -> None:
+    from imgrestore.generate import GenerateOptions, generate
+    from imgrestore.inference import TaskRunner
+
+    task_options = {p.name: values[p.name] for p in spec.options}
+    runner = TaskRunner(spec, task_options, model=values["model"], device=values["device"], verbose=values["verbose"])
+    options = GenerateOptions(
+        count=values["count"], seed=values["seed"], batch_size=values["batch_size"], truncation=values["truncation"],
+        interpolate=values["interpolate"], grid=values["grid"], output_format=values["output_format"],
+        skip_existing=values["skip_existing"], quality=values["quality"], workers=values["workers"],
+    )
+    total = values["count"] * (values["interpolate"] or 1)
+    try:
+        with click.progressbar(length=total, label=spec.name, file=sys.stderr, hidden=not sys.stderr.isatty()) as bar:
+            summary = generate(runner, values["output"], options, progress=bar.update)
+    except Exception as error:  # a model that cannot load, an unwritable folder: one clear line
+        raise click.ClickException(f"{type(error).__name__}: {error}") from None
+    if values["verbose"]:
+        for loaded in runner.loaded:
+            click.echo(f"model {loaded.path.name}: {loaded.provider}", err=True)
+    click.echo(summary.line(), err=True)
+
+
 # ---------------------------------------------------------------- train and export
 
 
@@ -161,7 +223,7 @@ def _train_command(spec: TaskSpec) -> click.Command:
             out_dir=values["out"], steps=values["steps"], batch_size=values["batch_size"], lr=values["lr"],
             seed=values["seed"], checkpoint_every=values["checkpoint_every"],
             validate_every=values["validate_every"], log_every=values["log_every"], resume=values["resume"],
-            init=values["init"],
+            init=values["init"], ema=values["ema"],
             device=values["device"], precision=values["precision"], threads=values["threads"],
             options=recipe_options,
         )
@@ -186,6 +248,9 @@ def _train_command(spec: TaskSpec) -> click.Command:
         click.Option(["--resume"], is_flag=True, help="Continue the run in --out from its last checkpoint."),
         click.Option(["--init"], type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
                      help="Start from these weights (e.g. weights/denoise/gray.safetensors) to fine-tune."),
+        click.Option(["--ema"], type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
+                     help="Validate, checkpoint and export a moving average of the weights with this decay "
+                     "(e.g. 0.999; 0 = off). Cleaner GAN samples."),
         click.Option(["--checkpoint-every"], type=click.IntRange(1), default=500, show_default=True),
         click.Option(["--validate-every"], type=click.IntRange(1), default=500, show_default=True),
         click.Option(["--log-every"], type=click.IntRange(1), default=50, show_default=True),

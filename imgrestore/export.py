@@ -123,7 +123,8 @@ def export_onnx(
     info = export_spec.info
     _set_metadata(graph, {
         METADATA_KEY: info.to_json(),
-        "imgrestore.checkpoint": json.dumps({"step": metadata.get("step"), "val_psnr": metadata.get("val_psnr"),
+        "imgrestore.checkpoint": json.dumps({"step": metadata.get("step"),
+                                             **{k: v for k, v in metadata.items() if k.startswith("val_")},
                                              "precision": "fp16" if fp16 else "fp32"}),
     })
     onnx.checker.check_model(graph, full_check=True)

@@ -95,7 +95,9 @@ class TaskRunner:
     def loaded(self) -> list[OnnxModel]:
         return list(self._models.values())
 
-    def prepare(self, picture: Picture, model: OnnxModel) -> dict[str, np.ndarray]:
+    def prepare(self, picture: Picture | np.ndarray, model: OnnxModel) -> dict[str, np.ndarray]:
+        """The model inputs of a picture, or of an N×dim latent batch for a task whose input is
+        a latent vector (TaskSpec.inputs ("latent",))."""
         return self._prepare(picture, self.options, model.info)
 
     def finish(self, output: np.ndarray, picture: Picture) -> Picture:

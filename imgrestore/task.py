@@ -44,14 +44,18 @@ class TaskSpec:
 
     prepare: str | Callable[..., Any]
     """(picture: Picture, options: dict, info: ModelInfo) -> dict[input name, numpy array]:
-    the model inputs of one image, without batch axis (images C×H×W float32, scalars shape (k,))."""
+    the model inputs of one image, without batch axis (images C×H×W float32, scalars shape (k,)).
+    A task whose input is a latent vector gets (latents: N×dim float32, options, info) instead
+    and returns batched inputs: the core draws the latents from --seed (imgrestore.sampling)."""
 
     finish: str | Callable[..., Any] | None = None
     """(output: H×W×C float32 0..1, picture: Picture, options: dict) -> H×W×C float32: a last
     numpy step on the model output (e.g. blending). None keeps the output as is."""
 
     inputs: tuple[str, ...] = ("image",)
-    """What the task reads besides options: "image", and later "mask", or none ("latent")."""
+    """What the task reads besides options: "image" (a folder or file of images), "mask"
+    (--masks/--mask/--mask-from-alpha), or "latent" alone: no input image, and the command
+    becomes `imgrestore VERB OUT_DIR -n N --seed S` (imgrestore.generate)."""
 
     options: tuple["click.Parameter", ...] = ()
     """Extra click parameters of the inference command (e.g. --sigma)."""

@@ -64,12 +64,15 @@ def _verified(path: Path, size: int, mtime: float, expected: str) -> bool:
     return sha256_of(path) == expected
 
 
-def locate(name: str, verify: bool = True) -> ModelEntry:
-    """The shipped model called `name`, its file checked against the manifest's sha256."""
+def locate(name: str, verify: bool = True, section: str = "models") -> ModelEntry:
+    """The shipped model called `name`, its file checked against the manifest's sha256.
+
+    `section` "models" holds what tasks run; "evaluators" holds networks that only score a
+    task's output (e.g. the classifier behind the sampling task's Fréchet distance)."""
     directory = weights_dir()
-    models = read_manifest(directory).get("models", {})
+    models = read_manifest(directory).get(section, {})
     if name not in models:
-        raise WeightsError(f"no shipped model named {name!r} (available: {', '.join(sorted(models)) or 'none'})")
+        raise WeightsError(f"no shipped {section[:-1]} named {name!r} (available: {', '.join(sorted(models)) or 'none'})")
     record = models[name]
     path = directory / record["file"]
     if not path.is_file():

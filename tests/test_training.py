@@ -84,3 +84,25 @@ def test_init_fine_tunes_from_given_weights(tmp_path: Path, training_folder: Pat
                                       str(tmp_path / "wrong"), "--steps", "1", "--features", "16", "--depth", "3",
                                       "--init", str(tmp_path / "base" / "last.safetensors")])
     assert result.exit_code != 0 and "--init" in str(result.exception)
+
+
+def test_weight_average_is_what_is_kept_and_resumes_exactly(tmp_path: Path, training_folder: Path) -> None:
+    """--ema: last.safetensors holds the moving average (not the raw weights, which go to the
+    state file), and a resumed run ends where a straight one does."""
+    import torch
+    from safetensors.torch import load_file
+
+    _train(tmp_path / "straight", training_folder, 6, "--ema", "0.9")
+    _train(tmp_path / "split", training_folder, 3, "--ema", "0.9")
+    _train(tmp_path / "split", training_folder, 6, "--ema", "0.9", "--resume")
+    straight = load_file(str(tmp_path / "straight" / "last.safetensors"))
+    split = load_file(str(tmp_path / "split" / "last.safetensors"))
+    raw = torch.load(tmp_path / "straight" / "last.state.pt", weights_only=False)["raw_model"]
+    weights = [key for key in straight if "running" not in key and "num_batches" not in key]
+    for key in weights:
+        assert (straight[key] - split[key]).abs().max() < 1e-6, key
+    assert any((straight[key] - raw[key]).abs().max() > 1e-6 for key in weights)
+    result = CliRunner().invoke(cli, ["train", "denoise", "--gray", "--data", str(training_folder), "--out",
+                                      str(tmp_path / "split"), "--steps", "9", "--features", "8", "--depth", "3",
+                                      "--patch-size", "32", "--resume"])
+    assert result.exit_code != 0 and "--ema" in str(result.exception)

@@ -43,3 +43,17 @@ def test_tampered_file_is_refused(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("IMGRESTORE_WEIGHTS", str(copy))
     with pytest.raises(WeightsError, match="sha256"):
         locate(name)
+
+
+EVALUATORS = read_manifest().get("evaluators", {})
+
+
+@pytest.mark.parametrize("name", sorted(EVALUATORS))
+def test_evaluator_entry(name: str) -> None:
+    """Networks that only score a task's output (the sampling task's classifiers) are shipped
+    and verified like models, with their statistics file."""
+    record = EVALUATORS[name]
+    entry = locate(name, section="evaluators")  # verifies the sha256
+    assert sha256_of(entry.file.parent / record["statistics"]) == record["statistics_sha256"]
+    assert record["training_command"].startswith("imgrestore train ") and record["data"]
+    assert entry.file.stat().st_size < 8 * 1024 * 1024

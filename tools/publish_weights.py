@@ -74,7 +74,7 @@ def main() -> None:
         "export_command": " ".join(export_command[:3] + ["--checkpoint", f"{args.run}/{args.checkpoint}",
                                                         "-o", f"weights/{args.task}/{stem}.onnx", *extra]),
         "data": args.data,
-        "validation_psnr": metadata.get("val_psnr"),
+        **{f"validation_{key[4:]}": value for key, value in metadata.items() if key.startswith("val_")},
     })
     if args.quality:
         record["quality"] = json.loads(args.quality.read_text())

@@ -10,7 +10,8 @@ own loss, run in order every step. "model" is always the network that is validat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -20,10 +21,30 @@ from torch import nn
 Batch = dict[str, torch.Tensor]
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """A validation result. Restoration recipes are scored by PSNR against their validation
+    targets (the default); a recipe with no targets, such as a generator, implements
+    `evaluate(model, device, out_dir, step) -> Evaluation` and names its own score, which then
+    picks the best checkpoint and fills the log's `val_<metric>` column."""
+
+    metric: str
+    value: float
+    higher_is_better: bool = True
+    details: dict[str, Any] = field(default_factory=dict)
+    """Anything else worth seeing (written to evaluations.jsonl in the run folder)."""
+
+    @property
+    def ranking(self) -> float:
+        """Larger is better, whatever the metric."""
+        return self.value if self.higher_is_better else -self.value
+
+
 class Recipe(Protocol):
     task: str
     # Optional: `unused_parameters = True` when some parameters get no gradient in a step
     # (passed to DistributedDataParallel as find_unused_parameters).
+    # Optional: `validation_metric = "frechet"` together with an `evaluate` method (see Evaluation).
 
     def model_config(self) -> dict[str, Any]:
         """Keyword arguments of the task's model factory; stored in every checkpoint."""

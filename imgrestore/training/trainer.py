@@ -6,6 +6,7 @@ rank), DistributedDataParallel averages the gradients, and only rank 0 validates
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import math
@@ -24,7 +25,7 @@ from torch import nn
 
 from imgrestore.metrics import psnr
 from imgrestore.training.checkpoint import load_state, load_weights, read_metadata, save_checkpoint
-from imgrestore.training.recipe import Batch, Phase, Recipe
+from imgrestore.training.recipe import Batch, Evaluation, Phase, Recipe
 
 
 @dataclass
@@ -45,6 +46,10 @@ class TrainConfig:
     init: Path | None = None
     """Start from these weights (e.g. a shipped model's .safetensors) with a fresh optimizer and
     schedule: fine-tuning on one's own images, or training on where an earlier run stopped."""
+    ema: float = 0.0
+    """Decay of an exponential moving average of the model's weights (e.g. 0.999); 0 = none.
+    With it, the average is what is validated, checkpointed and exported (a GAN generator's
+    samples are markedly cleaner from averaged weights); the raw weights go to the state file."""
     device: str = "auto"
     precision: str = "auto"
     threads: int = 0
@@ -155,6 +160,37 @@ def validate(recipe: Recipe, model: nn.Module, device: torch.device) -> float:
     return float(np.mean(scores)) if scores else float("nan")
 
 
+def evaluate(recipe: Recipe, model: nn.Module, device: torch.device, out_dir: Path, step: int) -> Evaluation:
+    """The recipe's own evaluation where it has one (generators), else PSNR on its validation
+    batches."""
+    if not hasattr(recipe, "evaluate"):
+        return Evaluation("psnr", validate(recipe, model, device))
+    model.eval()
+    try:
+        with torch.no_grad():
+            return recipe.evaluate(model, device, out_dir, step)  # type: ignore[attr-defined]
+    finally:
+        model.train()
+
+
+class _WeightAverage:
+    """The exponential moving average of a model's parameters (buffers copied as they are)."""
+
+    def __init__(self, model: nn.Module, decay: float) -> None:
+        self.model = copy.deepcopy(model)
+        self.decay = decay
+        for parameter in self.model.parameters():
+            parameter.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: nn.Module, step: int) -> None:
+        decay = min(self.decay, (1 + step) / (10 + step))  # short memory at first, when weights move fast
+        for average, current in zip(self.model.parameters(), model.parameters()):
+            average.lerp_(current.detach(), 1 - decay)
+        for average, current in zip(self.model.buffers(), model.buffers()):
+            average.copy_(current)
+
+
 def train(recipe: Recipe, config: TrainConfig) -> Path:
     """Train to config.steps; returns the path of the final weights (`last.safetensors`)."""
     context = _setup_distributed(config.device)
@@ -178,6 +214,7 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
         for phase in phases
     }
     metadata = {"task": recipe.task, "model_config": recipe.model_config(), "options": config.options}
+    metric = f"val_{getattr(recipe, 'validation_metric', 'psnr')}"
     step = 0
     best = -math.inf
     if config.resume and (out / "last.safetensors").exists():
@@ -188,6 +225,10 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
             )
         model.load_state_dict(load_weights(out / "last.safetensors"))
         state = load_state(out, "last")
+        if config.ema and "raw_model" not in state:
+            raise ValueError(f"--resume: {out} was trained without --ema; resume it without")
+        if not config.ema and "raw_model" in state:
+            raise ValueError(f"--resume: {out} was trained with --ema; pass it again")
         saved_optimizers = state.get("optimizers") or {phases[0].name: state["optimizer"]}
         for name, optimizer in optimizers.items():
             optimizer.load_state_dict(saved_optimizers[name])
@@ -206,6 +247,10 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
                              f"not {metadata['model_config']} (pass the matching model options)")
         model.load_state_dict(load_weights(config.init))
         metadata["init"] = str(config.init)
+    average = _WeightAverage(model, config.ema) if config.ema else None
+    if average is not None and config.resume and (out / "last.safetensors").exists():
+        model.load_state_dict(state["raw_model"])  # last.safetensors held the average
+    kept = average.model if average is not None else model  # validated, checkpointed, exported
 
     trained = dict(networks)
     if context.world > 1:
@@ -232,7 +277,7 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
     log_path = out / "log.csv"
     count, started = 0, time.time()
 
-    def checkpoint(name: str, val_psnr: float | None = None) -> None:
+    def checkpoint(name: str, score: float | None = None) -> None:
         # every rank hands its RNG states to rank 0 (a collective: all ranks must take part)
         rng = _rng_states(numpy_rng)
         all_rng: list[Any] = [rng]
@@ -244,7 +289,9 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
         state = {"optimizers": {name: opt.state_dict() for name, opt in optimizers.items()},
                  "networks": {name: net.state_dict() for name, net in networks.items() if name != "model"},
                  "step": step, "best": best, "rng": all_rng}
-        save_checkpoint(out, name, model, {**metadata, "step": step, "val_psnr": val_psnr}, state)
+        if average is not None:
+            state["raw_model"] = model.state_dict()
+        save_checkpoint(out, name, kept, {**metadata, "step": step, metric: score}, state)
 
     bar = None
     if context.main and sys.stderr.isatty():
@@ -280,26 +327,33 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
             scaler.step(optimizer)
             phase_losses[phase.name] += float(loss.detach())
         scaler.update()
+        if average is not None:
+            average.update(model, step)
         step += 1
         if bar is not None:
             bar.update(1)
         count += 1
 
-        val_psnr = None
+        evaluation: Evaluation | None = None
         due_validation = step % config.validate_every == 0 or step == config.steps
         due_checkpoint = step % config.checkpoint_every == 0 or step == config.steps
         if context.main and (due_validation or due_checkpoint):
-            precise_batch_norm(recipe, model, context.device, seed=config.seed * 1_000_003 + step,
+            precise_batch_norm(recipe, kept, context.device, seed=config.seed * 1_000_003 + step,
                                batch_size=config.batch_size)
         if due_validation:
             if context.main:
-                val_psnr = validate(recipe, model, context.device)
-                if val_psnr > best:
-                    best = val_psnr
-                    save_checkpoint(out, "best", model, {**metadata, "step": step, "val_psnr": val_psnr}, None)
+                evaluation = evaluate(recipe, kept, context.device, out, step)
+                if evaluation.details:
+                    with (out / "evaluations.jsonl").open("a") as stream:
+                        stream.write(json.dumps({"step": step, evaluation.metric: evaluation.value,
+                                                 **evaluation.details}) + "\n")
+                if evaluation.ranking > best:
+                    best = evaluation.ranking
+                    save_checkpoint(out, "best", kept, {**metadata, "step": step, metric: evaluation.value}, None)
             if context.world > 1:
                 dist.barrier()
-        if context.main and (step % config.log_every == 0 or val_psnr is not None or step == config.steps):
+        score = None if evaluation is None else evaluation.value
+        if context.main and (step % config.log_every == 0 or evaluation is not None or step == config.steps):
             elapsed = time.time() - started
             row = {
                 "step": step,
@@ -307,7 +361,7 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
                 **({f"loss_{name}": total / max(count, 1) for name, total in phase_losses.items()} if multi else {}),
                 "lr": optimizers[phases[0].name].param_groups[0]["lr"],
                 "seconds": round(elapsed, 1),
-                "val_psnr": "" if val_psnr is None else round(val_psnr, 3),
+                metric: "" if score is None else round(score, 4),
             }
             new_file = not log_path.exists()
             with log_path.open("a", newline="") as stream:
@@ -315,14 +369,18 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
                 if new_file:
                     writer.writeheader()
                 writer.writerow(row)
-            shown = f" val {val_psnr:.2f} dB" if val_psnr is not None else ""
+            shown = ""
+            if evaluation is not None:
+                unit = " dB" if evaluation.metric == "psnr" else ""
+                shown = f" {metric} {evaluation.value:.4g}{unit}" + "".join(
+                    f" {key} {value:.4g}" for key, value in evaluation.details.items() if isinstance(value, float))
             if bar is not None:
                 bar.render_finish()
             print(f"step {step}/{config.steps} loss {row['loss']:.3e} lr {row['lr']:.2e} {elapsed:.0f}s{shown}",
                   file=sys.stderr, flush=True)
             phase_losses, count = {name: 0.0 for name in phase_losses}, 0
         if due_checkpoint:
-            checkpoint("last", val_psnr)
+            checkpoint("last", score)
 
     if bar is not None:
         bar.render_finish()

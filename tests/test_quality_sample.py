@@ -1,0 +1,79 @@
+"""The shipped sampling models against the issue's bar, scored by the shipped evaluator and the
+shipped feature statistics of the real images (so no data set is needed): 10,000 samples of
+seed 0 through onnxruntime, as `benchmarks/sample_quality.py` scores them against the real test
+images. The classifier's own test accuracy needs the images and is checked where they exist."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+import imgrestore
+from imgrestore_sample.datasets import FASHION_MNIST, load_image_set
+from imgrestore_sample.evaluator import Evaluator, SampleScore, frechet_distance, shipped_evaluator, shipped_statistics
+
+REPO = Path(__file__).resolve().parent.parent
+DATASETS = {"digits": "mnist_10k", "fashion": "fashion-mnist"}
+SAMPLES = 10000
+
+
+@lru_cache(maxsize=None)
+def _score(set_name: str, kind: str) -> SampleScore:
+    dataset = DATASETS[set_name]
+    samples = imgrestore.sample_images(count=SAMPLES, seed=0, model=f"{kind}-{set_name}", device="cpu", batch_size=500)
+    return Evaluator(shipped_evaluator(dataset)).score(samples.transpose(0, 3, 1, 2), shipped_statistics(dataset)["test"])
+
+
+def _floor(set_name: str) -> float:
+    statistics = shipped_statistics(DATASETS[set_name])
+    return frechet_distance(statistics["train"], statistics["test"])
+
+
+SHORTFALL = pytest.mark.xfail(strict=True, reason=(
+    "issue 6's MNIST bar is not met by the shipped dcgan-digits (10k CPU steps): measured 84.3% confident, "
+    "classes 7.7%..14.3% (7 and 9 over 13%), Fréchet 20.7 = 20.6× the floor 1.006 "
+    "(benchmarks/results/sample_quality.json)"))
+
+
+@SHORTFALL
+def test_issue_bar_digit_dcgan_samples_are_confidently_classified() -> None:
+    assert _score("digits", "dcgan").confident >= 0.90
+
+
+@SHORTFALL
+def test_issue_bar_digit_dcgan_covers_every_class_evenly() -> None:
+    shares = _score("digits", "dcgan").class_shares
+    assert len(shares) == 10 and all(0.07 <= share <= 0.13 for share in shares), shares
+
+
+@SHORTFALL
+def test_issue_bar_digit_dcgan_is_within_ten_times_the_real_floor() -> None:
+    assert _score("digits", "dcgan").frechet <= 10 * _floor("digits"), (_score("digits", "dcgan"), _floor("digits"))
+
+
+def test_digit_dcgan_keeps_what_it_reached() -> None:
+    """Guards on the shipped model's measured level (see SHORTFALL), so a worse retrain fails:
+    ≥ 80% confident, every class 6..16%, within 25× the floor, and every figure better than the VAE's."""
+    gan, vae = _score("digits", "dcgan"), _score("digits", "vae")
+    assert gan.confident >= 0.80 and gan.confident > vae.confident
+    assert all(0.06 <= share <= 0.16 for share in gan.class_shares), gan.class_shares
+    assert gan.frechet <= 25 * _floor("digits")
+    assert max(gan.class_shares) - min(gan.class_shares) < max(vae.class_shares) - min(vae.class_shares)
+
+
+@pytest.mark.parametrize("set_name", sorted(DATASETS))
+def test_dcgan_beats_the_vae(set_name: str) -> None:
+    assert _score(set_name, "dcgan").frechet < _score(set_name, "vae").frechet
+
+
+@pytest.mark.parametrize("set_name,path,bar", [
+    ("digits", REPO.parent / "shared" / "data" / "digits" / "mnist_10k.npz", 0.98),
+    ("fashion", FASHION_MNIST, 0.90),
+])
+def test_evaluator_accuracy_on_the_real_test_images(set_name: str, path, bar: float) -> None:
+    if not path.exists():
+        pytest.skip(f"{path} not found (the {set_name} images are needed to measure the classifier)")
+    data = load_image_set(path)
+    assert Evaluator(shipped_evaluator(data.name)).accuracy(data.test_images, data.test_labels) >= bar
