@@ -61,6 +61,20 @@ class _TaskGroup(click.Group):
 # ---------------------------------------------------------------- inference commands
 
 
+def _model_options() -> list[click.Parameter]:
+    """--model and --device, the same on every inference command."""
+    return [
+        click.Option(["--model"], default=None, help="A shipped model name or an .onnx file (default: chosen by the task)."),
+        click.Option(["--device"], type=DEVICES, default="auto", show_default=True,
+                     help="auto = CUDA when onnxruntime can load it, else CPU."),
+    ]
+
+
+def _quality_option() -> click.Option:
+    return click.Option(["--quality"], type=click.IntRange(1, 101), default=95, show_default=True,
+                        help="JPEG/WebP quality (101 = lossless WebP).")
+
+
 def _inference_command(spec: TaskSpec) -> click.Command:
     if "latent" in spec.inputs:
         return _sampling_command(spec)
@@ -72,9 +86,7 @@ def _inference_command(spec: TaskSpec) -> click.Command:
         click.Argument(["input"], type=click.Path(exists=True, path_type=Path)),
         click.Argument(["output"], type=click.Path(path_type=Path)),
         *spec.options,
-        click.Option(["--model"], default=None, help="A shipped model name or an .onnx file (default: chosen by the task)."),
-        click.Option(["--device"], type=DEVICES, default="auto", show_default=True,
-                     help="auto = CUDA when onnxruntime can load it, else CPU."),
+        *_model_options(),
         click.Option(["--batch-size"], type=click.IntRange(1), default=4, show_default=True,
                      help="Images (or tiles) of the same size run together."),
         click.Option(["--tile"], type=click.IntRange(64), default=None,
@@ -84,8 +96,7 @@ def _inference_command(spec: TaskSpec) -> click.Command:
         click.Option(["--skip-existing"], is_flag=True, help="Skip inputs whose output exists (resume a run)."),
         click.Option(["--format", "output_format"], type=click.Choice(["png", "jpg", "tif", "webp", "bmp"]),
                      default=None, help="Output format for a folder run [default: the input's]."),
-        click.Option(["--quality"], type=click.IntRange(1, 101), default=95, show_default=True,
-                     help="JPEG/WebP quality (101 = lossless WebP)."),
+        _quality_option(),
         click.Option(["--workers"], type=click.IntRange(1), default=2, show_default=True,
                      help="Threads decoding and encoding images."),
         click.Option(["-v", "--verbose"], is_flag=True, help="Show onnxruntime's messages and per-model details."),
@@ -169,15 +180,12 @@ def _sampling_command(spec: TaskSpec) -> click.Command:
                      help="Write -n latent walks of K frames (sample w to sample w+1, spherical "
                      "interpolation) and a sheet of them, one walk per row."),
         *spec.options,
-        click.Option(["--model"], default=None, help="A shipped model name or an .onnx file (default: chosen by the task)."),
-        click.Option(["--device"], type=DEVICES, default="auto", show_default=True,
-                     help="auto = CUDA when onnxruntime can load it, else CPU."),
+        *_model_options(),
         click.Option(["--batch-size"], type=click.IntRange(1), default=64, show_default=True),
         click.Option(["--skip-existing"], is_flag=True, help="Skip images already written (resume a run)."),
         click.Option(["--format", "output_format"], type=click.Choice(["png", "jpg", "tif", "webp", "bmp"]),
                      default="png", show_default=True),
-        click.Option(["--quality"], type=click.IntRange(1, 101), default=95, show_default=True,
-                     help="JPEG/WebP quality (101 = lossless WebP)."),
+        _quality_option(),
         click.Option(["--workers"], type=click.IntRange(1), default=2, show_default=True, help="Threads encoding images."),
         click.Option(["-v", "--verbose"], is_flag=True, help="Show onnxruntime's messages and the provider."),
     ]

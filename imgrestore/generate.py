@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -46,7 +46,6 @@ class GenerateSummary:
     seconds: float = 0.0
     device: str = ""
     sheet: Path | None = None
-    paths: list[Path] = field(default_factory=list)
 
     def line(self) -> str:
         rate = self.written / self.seconds if self.seconds > 0 else 0.0
@@ -119,7 +118,6 @@ def generate(runner: TaskRunner, out_dir: Path, options: GenerateOptions,
                 if progress is not None:
                     progress(1)
             writes = []
-    summary.paths = [paths[i] for i in wanted]
     if sheet_path is not None and images:
         sheet = contact_sheet(np.stack([images[i] for i in range(len(paths))]), columns)
         write_image(sheet_path, Picture(color=sheet), options.quality)

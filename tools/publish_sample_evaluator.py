@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO))
 from imgrestore.training.checkpoint import read_metadata  # noqa: E402
 from imgrestore.weights import MANIFEST, sha256_of  # noqa: E402
 from imgrestore_sample.datasets import load_image_set  # noqa: E402
-from imgrestore_sample.evaluator import Evaluator, FeatureStatistics, evaluator_name  # noqa: E402
+from imgrestore_sample.evaluator import Evaluator, FeatureStatistics, evaluator_name, frechet_distance  # noqa: E402
 
 
 def main() -> None:
@@ -43,6 +43,7 @@ def main() -> None:
     test_features, test_probabilities = evaluator.embed(data.test_images)
     accuracy = float((test_probabilities.argmax(1) == data.test_labels).mean())
     stats = {"train": FeatureStatistics.of(train_features), "test": FeatureStatistics.of(test_features)}
+    floor = frechet_distance(stats["train"], stats["test"])
 
     folder = args.weights / "sample"
     folder.mkdir(parents=True, exist_ok=True)
@@ -53,8 +54,6 @@ def main() -> None:
         arrays.update({f"{split}_mean": value.mean.astype(np.float64), f"{split}_covariance": value.covariance,
                        f"{split}_count": np.array(value.count)})
     np.savez_compressed(folder / f"{stem}.stats.npz", **arrays)
-
-    from imgrestore_sample.evaluator import frechet_distance
 
     metadata = read_metadata(checkpoint)
     manifest_path = args.weights / MANIFEST
@@ -72,11 +71,10 @@ def main() -> None:
         "data": [str(args.data)],
         "split": f"train {len(data.train_images)} / test {len(data.test_images)} images",
         "test_accuracy": round(accuracy, 4),
-        "frechet_train_vs_test": round(frechet_distance(stats["train"], stats["test"]), 4),
+        "frechet_train_vs_test": round(floor, 4),
     }
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
-    print(f"{evaluator_name(data.name)}: test accuracy {accuracy:.4f}, "
-          f"Fréchet train vs test {frechet_distance(stats['train'], stats['test']):.4f}")
+    print(f"{evaluator_name(data.name)}: test accuracy {accuracy:.4f}, Fréchet train vs test {floor:.4f}")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ own loss, run in order every step. "model" is always the network that is validat
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -56,10 +55,11 @@ class Recipe(Protocol):
         """A degraded batch on the CPU; the trainer moves it to the device."""
 
     def loss(self, model: nn.Module, batch: Batch) -> torch.Tensor:
-        ...
+        """The training loss (a MultiNetworkRecipe has `phase_loss` instead)."""
 
     def validation_batches(self) -> list[Batch]:
-        """Fixed (seeded) degraded inputs with a "target" entry, scored by PSNR."""
+        """Fixed (seeded) degraded inputs with a "target" entry, scored by PSNR (not needed by a
+        recipe with its own `evaluate`)."""
 
     def predict(self, model: nn.Module, batch: Batch) -> torch.Tensor:
         ...

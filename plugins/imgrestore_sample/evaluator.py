@@ -74,8 +74,6 @@ class Evaluator:
         config = dict(metadata["model_config"])
         if config.pop("kind", None) != "classifier":
             raise ValueError(f"{checkpoint} is not a classifier checkpoint")
-        self.checkpoint = Path(checkpoint)
-        self.dataset = metadata.get("options", {}).get("dataset_name")
         self.device = torch.device(device)
         self.model = Classifier(**config)
         self.model.load_state_dict(load_weights(checkpoint))

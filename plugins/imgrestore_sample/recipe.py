@@ -20,8 +20,9 @@ from torch.nn import functional as F
 from imgrestore.images import Picture, write_image
 from imgrestore.sampling import contact_sheet, latent_vectors
 from imgrestore.training.recipe import Batch, Evaluation, Phase
+from imgrestore.weights import WeightsError
 from imgrestore_sample.datasets import ImageSet, load_image_set
-from imgrestore_sample.evaluator import Evaluator, shipped_evaluator
+from imgrestore_sample.evaluator import Evaluator, FeatureStatistics, shipped_evaluator
 from imgrestore_sample.networks import Discriminator, build, discriminator_loss, generator_loss
 
 EVALUATION_SEED = 1234
@@ -45,7 +46,6 @@ class _SampleSet:
                              "/usr/share/datasets/fashion-mnist")
         self.data: ImageSet = load_image_set(data[0])
         self.options = options
-        options["dataset_name"] = self.data.name
         self.size = self.data.size[0]
 
     def sizes(self) -> dict[str, Any]:
@@ -66,8 +66,8 @@ class _Generator(_SampleSet):
         self.latent_dim = int(options.get("latent_dim") or self.default_latent_dim)
         self.features = int(options.get("features") or 32)
         self.evaluation_samples = int(options.get("evaluation_samples") or 2000)
-        self._evaluator: Evaluator | None = None
-        self._reference: np.ndarray | None = None
+        self.evaluator = self._find_evaluator()
+        self._reference: FeatureStatistics | None = None  # of the training images, computed once
 
     def model_config(self) -> dict[str, Any]:
         return {"kind": self.kind, "latent_dim": self.latent_dim, "features": self.features, **self.sizes()}
@@ -83,38 +83,33 @@ class _Generator(_SampleSet):
     def predict(self, model: nn.Module, batch: Batch) -> torch.Tensor:
         return model(batch["latent"])
 
-    def validation_batches(self) -> list[Batch]:
-        return []
-
     def evaluate(self, model: nn.Module, device: torch.device, out_dir: Path, step: int) -> Evaluation:
         latents = torch.from_numpy(latent_vectors(EVALUATION_SEED, range(self.evaluation_samples),
                                                   self.latent_dim)).to(device)
         samples = torch.cat([model(chunk).float() for chunk in latents.split(500)]).clamp(0, 1).cpu()
         sheet = contact_sheet(np.round(samples[:SHEET].permute(0, 2, 3, 1).numpy() * 255).astype(np.uint8), 8)
         write_image(out_dir / "samples" / f"step_{step:06d}.png", Picture(color=sheet))
-        evaluator = self._load_evaluator()
-        if evaluator is None:  # no classifier for this data set: the sheets still show progress
+        if self.evaluator is None:  # no classifier for this data set: the sheets still show progress
             return Evaluation("frechet", float("nan"), higher_is_better=False)
         if self._reference is None:
             reference = self.data.train_images[np.random.default_rng(0).permutation(len(self.data.train_images))[:10000]]
-            self._reference = evaluator.embed(reference)[0]
-        score = evaluator.score(samples, self._reference)
+            self._reference = FeatureStatistics.of(self.evaluator.embed(reference)[0])
+        score = self.evaluator.score(samples, self._reference)
         return Evaluation("frechet", score.frechet, higher_is_better=False, details={
             "confident": score.confident, "least_class": min(score.class_shares),
             "most_class": max(score.class_shares)})
 
-    def _load_evaluator(self) -> Evaluator | None:
-        if self._evaluator is None:
-            path = self.options.get("evaluator")
-            if not path:
-                try:
-                    path = shipped_evaluator(self.data.name)
-                except Exception as error:  # training must not need a shipped evaluator
-                    print(f"no evaluator for {self.data.name!r} ({error}); samples are not scored")
-                    self.options["evaluator"] = ""
-                    return None
-            self._evaluator = Evaluator(path)
-        return self._evaluator
+    def _find_evaluator(self) -> Evaluator | None:
+        """--evaluator, else the one shipped for this data set, else none (training must not
+        need a shipped evaluator: a user's own data set has none)."""
+        path = self.options.get("evaluator")
+        if not path:
+            try:
+                path = shipped_evaluator(self.data.name)
+            except WeightsError as error:
+                print(f"no evaluator for {self.data.name!r} ({error}); samples are not scored")
+                return None
+        return Evaluator(path)
 
 
 class DCGANRecipe(_Generator):
@@ -139,9 +134,6 @@ class DCGANRecipe(_Generator):
         logits = discriminator(torch.cat([batch["real"], cache["fake"].detach()]))
         real, fake = logits.split(len(batch["real"]))
         return discriminator_loss(real, fake)
-
-    def loss(self, model: nn.Module, batch: Batch) -> torch.Tensor:  # the single-network form is unused
-        raise NotImplementedError("the DCGAN trains through phases")
 
 
 class VAERecipe(_Generator):
@@ -191,9 +183,6 @@ class ClassifierRecipe(_SampleSet):
 
     def predict(self, model: nn.Module, batch: Batch) -> torch.Tensor:
         return model(batch["image"])
-
-    def validation_batches(self) -> list[Batch]:
-        return []
 
     def evaluate(self, model: nn.Module, device: torch.device, out_dir: Path, step: int) -> Evaluation:
         images = _images(self.data.train_images[self.validation])
