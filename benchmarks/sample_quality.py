@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, save  # noqa: E402
 
 import imgrestore  # noqa: E402
-from imgrestore_sample.datasets import FASHION_MNIST, load_image_set  # noqa: E402
+from imgrestore.training.image_sets import FASHION_MNIST, load_image_set  # noqa: E402
 from imgrestore_sample.evaluator import Evaluator, FeatureStatistics, frechet_distance, shipped_evaluator  # noqa: E402
 
 SETS = {

@@ -219,6 +219,10 @@ def _run_sampling(spec: TaskSpec, values: dict[str, Any]) -> None:
 # ---------------------------------------------------------------- train and export
 
 
+RECIPE_TUNED = ("batch_size", "lr", "schedule", "warmup")
+"""Training options whose default is the recipe's (`training_defaults`) before the trainer's."""
+
+
 def _train_command(spec: TaskSpec) -> click.Command:
     def callback(**values: Any) -> None:
         from imgrestore.task import resolve
@@ -227,20 +231,25 @@ def _train_command(spec: TaskSpec) -> click.Command:
         task_options = {p.name: values[p.name] for p in spec.train_options}
         recipe_options = {"data": list(values["data"]), "val": values["val"],
                           "val_fraction": values["val_fraction"], **task_options}
+        try:
+            recipe = resolve(spec.recipe)(recipe_options)
+        except (ValueError, FileNotFoundError) as error:  # no data, a bad option: one clear line
+            raise click.ClickException(str(error)) from None
+        # what the command line leaves unset comes from the recipe's own defaults, then the trainer's
+        tuned = {name: values[name] for name in RECIPE_TUNED if values[name] is not None}
         config = TrainConfig(
-            out_dir=values["out"], steps=values["steps"], batch_size=values["batch_size"], lr=values["lr"],
-            seed=values["seed"], checkpoint_every=values["checkpoint_every"],
+            out_dir=values["out"], steps=values["steps"], seed=values["seed"],
+            checkpoint_every=values["checkpoint_every"],
             validate_every=values["validate_every"], log_every=values["log_every"], resume=values["resume"],
             init=values["init"], ema=values["ema"],
             device=values["device"], precision=values["precision"], threads=values["threads"],
-            options=recipe_options,
+            options=recipe_options, **{**getattr(recipe, "training_defaults", {}), **tuned},
         )
-        recipe = resolve(spec.recipe)(recipe_options)
         final = train(recipe, config)
         click.echo(f"weights: {final}", err=True)
 
     params: list[click.Parameter] = [
-        click.Option(["--data"], multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
+        click.Option(["--data"], multiple=True, type=click.Path(exists=True, path_type=Path),
                      help="Training images: a folder (searched recursively) or file; repeat for more."),
         click.Option(["--val"], type=click.Path(exists=True, path_type=Path), default=None,
                      help="Validation images [default: hold out --val-fraction of --data by file name]."),
@@ -248,10 +257,15 @@ def _train_command(spec: TaskSpec) -> click.Command:
         click.Option(["--out"], type=click.Path(path_type=Path), required=True,
                      help="Run folder: checkpoints (last/best .safetensors), log.csv, config.json."),
         click.Option(["--steps"], type=click.IntRange(1), default=10000, show_default=True),
-        click.Option(["--batch-size"], type=click.IntRange(1), default=16, show_default=True,
-                     help="Per process (under torchrun the global batch is this × processes)."),
-        click.Option(["--lr"], type=float, default=1e-3, show_default=True,
-                     help="Peak learning rate (linear warm-up, cosine decay)."),
+        click.Option(["--batch-size"], type=click.IntRange(1), default=None,
+                     help="Per process (under torchrun the global batch is this × processes) "
+                     "[default: the task's, else 16]."),
+        click.Option(["--lr"], type=float, default=None, help="Peak learning rate [default: the task's, else 1e-3]."),
+        click.Option(["--schedule"], type=click.Choice(["cosine", "linear"]), default=None,
+                     help="cosine: warm-up, cosine decay; linear: warm-up, peak for half the steps, then a "
+                     "straight line down [default: the task's, else cosine]."),
+        click.Option(["--warmup"], type=click.IntRange(0), default=None,
+                     help="Warm-up steps [default: the task's, else 300]."),
         click.Option(["--seed"], type=int, default=0, show_default=True),
         click.Option(["--resume"], is_flag=True, help="Continue the run in --out from its last checkpoint."),
         click.Option(["--init"], type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,

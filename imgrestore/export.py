@@ -32,6 +32,9 @@ class ExportSpec:
     example: dict[str, torch.Tensor]
     """Example inputs, named and ordered as the ONNX inputs (and as the model's forward args)."""
     info: ModelInfo
+    module: nn.Module | None = None
+    """The network to export when it is not the whole checkpointed model (one direction of a
+    CycleGAN's pair of generators); None exports the model itself."""
 
 
 @dataclass
@@ -97,6 +100,7 @@ def export_onnx(
     names = [entry.name for entry in export_spec.info.inputs]
     if list(export_spec.example) != names:
         raise ValueError(f"export example inputs {list(export_spec.example)} do not match {names}")
+    model = export_spec.module if export_spec.module is not None else model
     exported = _HalfPrecision(model).eval() if fp16 else model
     dynamic_shapes = _dynamic_shapes(export_spec)
     if fp16:  # the wrapper takes `*inputs`, which torch.export sees as one tuple argument

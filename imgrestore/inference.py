@@ -58,6 +58,8 @@ class TaskRunner:
         is_file = model is not None and (str(model).endswith(".onnx") or Path(model).is_file())
         self.model_path = Path(model) if is_file else None
         self.model_name = str(model) if model is not None and not is_file else None
+        if self.model_name is not None and spec.model_name is not None:
+            self.model_name = resolve(spec.model_name)(self.model_name, options)
         self.device = device
         self.verbose = verbose
         self._models: dict[str, OnnxModel] = {}

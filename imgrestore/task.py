@@ -48,6 +48,11 @@ class TaskSpec:
     A task whose input is a latent vector gets (latents: N×dim float32, options, info) instead
     and returns batched inputs: the core draws the latents from --seed (imgrestore.sampling)."""
 
+    model_name: str | Callable[..., str] | None = None
+    """(name: str, options: dict) -> the shipped model that `--model NAME` means, when the task's
+    options complete the name (e.g. a CycleGAN pair "photo2outline" with `--direction b2a` is the
+    model "photo2outline-b2a"). None: NAME is the model's own name."""
+
     finish: str | Callable[..., Any] | None = None
     """(output: H×W×C float32 0..1, picture: Picture, options: dict) -> H×W×C float32: a last
     numpy step on the model output (e.g. blending). None keeps the output as is."""

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import imgrestore
-from imgrestore_sample.datasets import FASHION_MNIST, load_image_set
+from imgrestore.training.image_sets import FASHION_MNIST, load_image_set
 from imgrestore_sample.evaluator import Evaluator, SampleScore, frechet_distance, shipped_evaluator, shipped_statistics
 
 REPO = Path(__file__).resolve().parent.parent

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from imgrestore.cli import cli
@@ -106,3 +107,39 @@ def test_weight_average_is_what_is_kept_and_resumes_exactly(tmp_path: Path, trai
                                       str(tmp_path / "split"), "--steps", "9", "--features", "8", "--depth", "3",
                                       "--patch-size", "32", "--resume"])
     assert result.exit_code != 0 and "--ema" in str(result.exception)
+
+
+def test_linear_schedule_holds_the_peak_for_half_the_steps_then_falls_to_the_floor() -> None:
+    from imgrestore.training.trainer import TrainConfig, _learning_rate
+
+    config = TrainConfig(out_dir=Path("unused"), steps=100, lr=2e-4, min_lr=0.0, warmup=0, schedule="linear")
+    rates = [_learning_rate(config, step) for step in range(100)]
+    assert rates[:51] == [2e-4] * 51
+    assert all(later < earlier for earlier, later in zip(rates[50:], rates[51:]))
+    assert rates[75] == pytest.approx(1e-4) and rates[99] == pytest.approx(2e-4 / 50)
+    with pytest.raises(ValueError, match="unknown schedule"):
+        _learning_rate(TrainConfig(out_dir=Path("unused"), schedule="step"), 500)
+
+
+def test_a_task_brings_its_own_training_defaults_and_the_command_line_wins(tmp_path: Path, training_folder: Path,
+                                                                            cli_runner) -> None:
+    """The CycleGAN recipe's lr 2e-4 / linear schedule / batch 1 apply unless given; the denoiser
+    keeps the trainer's defaults."""
+    import json
+
+    from imgrestore.cli import cli
+
+    common = ["--steps", "1", "--validate-every", "1", "--threads", "1", "--precision", "fp32"]
+    translate = ["train", "translate", "--domain-a", str(training_folder), "--domain-b", str(training_folder),
+                 "--features", "4", "--blocks", "1", "--discriminator-features", "4", "--crop", "32", *common]
+    assert cli_runner.invoke(cli, [*translate, "--out", str(tmp_path / "t1")]).exit_code == 0
+    assert cli_runner.invoke(cli, [*translate, "--out", str(tmp_path / "t2"), "--lr", "1e-3",
+                                   "--schedule", "cosine"]).exit_code == 0
+    first, second = (json.loads((tmp_path / run / "config.json").read_text()) for run in ("t1", "t2"))
+    assert (first["lr"], first["schedule"], first["batch_size"], first["clip_grad"]) == (2e-4, "linear", 1, 0.0)
+    assert (second["lr"], second["schedule"], second["batch_size"]) == (1e-3, "cosine", 1)
+    result = cli_runner.invoke(cli, ["train", "denoise", "--data", str(training_folder), "--out", str(tmp_path / "d"),
+                                     "--depth", "3", "--features", "8", *common])
+    assert result.exit_code == 0, result.output
+    denoise = json.loads((tmp_path / "d" / "config.json").read_text())
+    assert (denoise["lr"], denoise["schedule"], denoise["batch_size"]) == (1e-3, "cosine", 16)

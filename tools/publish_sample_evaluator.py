@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))
 
 from imgrestore.training.checkpoint import read_metadata  # noqa: E402
 from imgrestore.weights import MANIFEST, sha256_of  # noqa: E402
-from imgrestore_sample.datasets import load_image_set  # noqa: E402
+from imgrestore.training.image_sets import load_image_set  # noqa: E402
 from imgrestore_sample.evaluator import Evaluator, FeatureStatistics, evaluator_name, frechet_distance  # noqa: E402
 
 

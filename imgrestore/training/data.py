@@ -47,6 +47,8 @@ def training_and_validation_paths(options: dict, keep: Callable[[Path], bool] | 
     """The images of `--data` (those `keep` accepts), and the validation images: those of `--val`
     when given, else a held-out `--val-fraction` of them (split_holdout). Every recipe reads its
     data this way."""
+    if not options.get("data"):
+        raise ValueError("give the training images with --data (a folder or file; repeat for more)")
     paths = [p for p in list_images(options["data"]) if keep is None or keep(p)]
     if options.get("val"):
         return paths, list_images(options["val"])
@@ -78,7 +80,8 @@ def load_images(paths: Sequence[Path], mode: str, min_size: int = 0) -> list[np.
 
 @dataclass
 class PatchSampler:
-    """Draws random square patches with random flips and 90° rotations.
+    """Draws random square patches with random flips and 90° rotations (`rotate=False`: left-right
+    flips only, for content with an up, such as people standing).
 
     Images are drawn in proportion to their area, so a 1000×1000 photo is sampled more than a
     180×180 crop and every pixel of the set is about equally likely to be seen.
@@ -86,6 +89,7 @@ class PatchSampler:
 
     images: list[np.ndarray]
     patch_size: int
+    rotate: bool = True
 
     def __post_init__(self) -> None:
         areas = np.array([img.shape[0] * img.shape[1] for img in self.images], dtype=np.float64)
@@ -102,7 +106,8 @@ class PatchSampler:
             top = rng.integers(0, img.shape[0] - size + 1)
             left = rng.integers(0, img.shape[1] - size + 1)
             patch = img[top : top + size, left : left + size]
-            patch = np.rot90(patch, k=int(rng.integers(4)))
+            if self.rotate:
+                patch = np.rot90(patch, k=int(rng.integers(4)))
             if rng.integers(2):
                 patch = patch[:, ::-1]
             out[i] = patch.transpose(2, 0, 1)

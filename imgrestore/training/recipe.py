@@ -44,6 +44,8 @@ class Recipe(Protocol):
     # Optional: `unused_parameters = True` when some parameters get no gradient in a step
     # (passed to DistributedDataParallel as find_unused_parameters).
     # Optional: `validation_metric = "frechet"` together with an `evaluate` method (see Evaluation).
+    # Optional: `training_defaults = {"lr": 2e-4, "schedule": "linear", ...}`: TrainConfig values
+    # the recipe was designed with, used where the command line does not set them.
 
     def model_config(self) -> dict[str, Any]:
         """Keyword arguments of the task's model factory; stored in every checkpoint."""

@@ -36,6 +36,9 @@ class TrainConfig:
     lr: float = 1e-3
     min_lr: float = 1e-5
     warmup: int = 300
+    schedule: str = "cosine"
+    """"cosine": linear warm-up, then cosine decay to min_lr. "linear": warm-up, the peak rate
+    held for the first half of the steps, then a straight line down to min_lr (CycleGAN, pix2pix)."""
     weight_decay: float = 0.0
     clip_grad: float = 1.0
     seed: int = 0
@@ -96,9 +99,18 @@ def _autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     return torch.bfloat16 if torch.ops.mkldnn._is_mkldnn_bf16_supported() else None
 
 
+SCHEDULES = ("cosine", "linear")
+
+
 def _learning_rate(config: TrainConfig, step: int) -> float:
     if step < config.warmup:
         return config.lr * (step + 1) / config.warmup
+    if config.schedule == "linear":
+        half = config.steps // 2
+        progress = max(0, step - max(half, config.warmup)) / max(1, config.steps - max(half, config.warmup))
+        return config.lr + (config.min_lr - config.lr) * min(1.0, progress)
+    if config.schedule != "cosine":
+        raise ValueError(f"unknown schedule {config.schedule!r} (choose from {', '.join(SCHEDULES)})")
     progress = (step - config.warmup) / max(1, config.steps - config.warmup)
     return config.min_lr + 0.5 * (config.lr - config.min_lr) * (1 + math.cos(math.pi * min(1.0, progress)))
 

@@ -21,7 +21,7 @@ from imgrestore.images import Picture, write_image
 from imgrestore.sampling import contact_sheet, latent_vectors
 from imgrestore.training.recipe import Batch, Evaluation, Phase
 from imgrestore.weights import WeightsError
-from imgrestore_sample.datasets import ImageSet, load_image_set
+from imgrestore.training.image_sets import ImageSet, load_image_set
 from imgrestore_sample.evaluator import Evaluator, FeatureStatistics, shipped_evaluator
 from imgrestore_sample.networks import Discriminator, build, discriminator_loss, generator_loss
 

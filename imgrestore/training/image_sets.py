@@ -1,5 +1,6 @@
-"""The small image sets the sampling models learn from, with the train/test split the evaluator
-uses. numpy only.
+"""Small labelled image sets (digits, clothes), with the fixed train/test split every recipe and
+benchmark shares: the sampling task's evaluator and the translation task's digit domains.
+numpy only.
 
 Two formats are read:
   - an .npz holding `images` (N×H×W uint8) and `labels` (e.g. ../shared/data/digits/mnist_10k.npz);

@@ -1,0 +1,64 @@
+"""Built-in plugin: the `translate` task, unpaired image-to-image translation with CycleGAN.
+
+A shipped model is a pair (e.g. "photo2outline"); each direction is its own ONNX file
+("translate-photo2outline-a2b", "translate-photo2outline-b2a"), picked with --direction. Registered through the
+`imgrestore` entry-point group; imports only imgrestore and click."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import click
+
+from imgrestore import TaskSpec, hookimpl
+
+__version__ = "0.1.0"
+PAIRS = ("photo2outline", "digits2mnist")
+DIRECTION = click.Option(["--direction"], type=click.Choice(["a2b", "b2a"]), default="a2b", show_default=True,
+                         help="Which way to run the pair chosen with --model (photo2outline, the default, or "
+                         "digits2mnist): a2b = domain A to B (photo -> outline, OpenCV digit -> MNIST digit), "
+                         "b2a = back.")
+
+
+@hookimpl
+def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
+    register(
+        TaskSpec(
+            name="translate",
+            summary="Translate images between two domains with a CycleGAN (photo <-> outline, digits).",
+            select_model="imgrestore_translate.inference:select_model",
+            model_name="imgrestore_translate.inference:model_name",
+            prepare="imgrestore_translate.inference:prepare",
+            options=(DIRECTION,),
+            model_factory="imgrestore_translate.networks:build",
+            recipe="imgrestore_translate.recipe:recipe",
+            train_options=(
+                click.Option(["--domain-a"], type=click.Path(exists=True), default=None,
+                             help="Domain A: a folder of images, or an .npz of `images` (N×H×W uint8)."),
+                click.Option(["--domain-b"], type=click.Path(exists=True), default=None,
+                             help="Domain B, unpaired with A: a folder of images or an .npz."),
+                click.Option(["--pad-a"], type=click.IntRange(0), default=0, show_default=True,
+                             help="Black border added around every domain-A image (4 frames OpenCV's 20×20 "
+                             "digit cells as MNIST's 28×28)."),
+                click.Option(["--crop"], type=click.IntRange(16), default=128, show_default=True,
+                             help="Side of the random training crops from folder domains."),
+                click.Option(["--features"], type=click.IntRange(1), default=32, show_default=True,
+                             help="Generator channels at full resolution (the paper: 64)."),
+                click.Option(["--blocks"], type=click.IntRange(1), default=6, show_default=True,
+                             help="Residual blocks of each generator (the paper: 6 at 128 px, 9 at 256 px)."),
+                click.Option(["--downsamplings"], type=click.IntRange(1, 4), default=2, show_default=True),
+                click.Option(["--discriminator-features"], type=click.IntRange(1), default=64, show_default=True),
+                click.Option(["--discriminator-layers"], type=click.IntRange(1, 5), default=3, show_default=True,
+                             help="Stride-2 layers of the PatchGAN: 3 = 70×70 patches, 2 = 34×34, 1 = 16×16."),
+                click.Option(["--cycle-weight"], type=click.FloatRange(0), default=10.0, show_default=True,
+                             help="λ of the cycle-consistency L1 loss."),
+                click.Option(["--identity-weight"], type=click.FloatRange(0), default=0.5, show_default=True,
+                             help="Identity loss weight, as a fraction of λ."),
+                click.Option(["--pool"], type=click.IntRange(0), default=50, show_default=True,
+                             help="Generated images kept in each discriminator's history pool."),
+            ),
+            export="imgrestore_translate.export:export_spec",
+            export_options=(DIRECTION,),
+            models=tuple(f"translate-{pair}-{direction}" for pair in PAIRS for direction in ("a2b", "b2a")),
+        )
+    )

@@ -1,0 +1,168 @@
+"""CycleGAN's training recipe (Zhu et al. 2017) on the core trainer: two phases per step.
+
+  generators:     least-squares adversarial loss of both translations against both
+                  discriminators, + λ·(cycle A→B→A + cycle B→A→B) L1, + ½λ·identity L1
+                  (G_A→B(b) ≈ b and G_B→A(a) ≈ a, which keeps colours and composition);
+  discriminators: least-squares real/fake loss, halved, on real images and on fakes drawn
+                  from the history pool of 50.
+
+Adam with lr 2e-4 and β₁ = 0.5, held for the first half of the steps, then decayed linearly to 0,
+as in the paper (the recipe's training_defaults; the command line can override them). L1 is
+taken on the paper's -1..1 scale, so λ = 10 means what it means there.
+
+The defaults are sized for a CPU: generators of 32 features with 6 residual blocks (the
+paper's 128 px network at half width, 1.9 M parameters each) on 128×128 crops, batch 1; the
+discriminators are the paper's 70×70 PatchGAN.
+
+Validation (every --validate-every steps) translates the held-out images of both domains there and
+back and logs the cycle-reconstruction PSNR; <run>/samples/step_N.png shows, per domain, inputs,
+translations and reconstructions. A CycleGAN's real quality needs a look at those sheets (or a
+task-specific benchmark): a near-identity mapping also reconstructs well.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from imgrestore.images import Picture, write_image
+from imgrestore.metrics import psnr
+from imgrestore.runtime import pad_to_multiple
+from imgrestore.sampling import contact_sheet
+from imgrestore.training.data import center_crop
+from imgrestore.training.recipe import Batch, Evaluation, Phase
+from imgrestore_translate.domains import Domain, is_gray_folder, load_domain
+from imgrestore_translate.networks import CycleGAN, Discriminators, build
+
+SHEET_IMAGES = 6
+SHEET_SIDE = 128
+
+
+def _unwrap(network: nn.Module) -> nn.Module:
+    """The module inside DistributedDataParallel."""
+    return getattr(network, "module", network)
+
+
+def _l1(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean absolute error on the -1..1 scale of the paper (images here are 0..1)."""
+    return 2 * F.l1_loss(output.float(), target)
+
+
+def _least_squares(scores: torch.Tensor, real: bool) -> torch.Tensor:
+    return F.mse_loss(scores.float(), torch.full_like(scores, 1.0 if real else 0.0, dtype=torch.float32))
+
+
+class CycleGANRecipe:
+    task = "translate"
+    validation_metric = "cycle_psnr"
+    training_defaults = {"lr": 2e-4, "schedule": "linear", "warmup": 0, "min_lr": 0.0, "batch_size": 1,
+                         "clip_grad": 0.0}
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        if not options.get("domain_a") or not options.get("domain_b"):
+            raise ValueError("give both domains: --domain-a DIR_A --domain-b DIR_B (folders of images or .npz files)")
+        self.options = options
+        paths = [Path(options["domain_a"]), Path(options["domain_b"])]
+        gray = all(path.suffix == ".npz" or is_gray_folder(path) for path in paths)
+        self.mode = "gray" if gray else "rgb"
+        crop = int(options.get("crop") or 128)
+        fraction = float(options.get("val_fraction") or 0.05)
+        self.domain_a = load_domain(paths[0], self.mode, crop, fraction, pad=int(options.get("pad_a") or 0))
+        self.domain_b = load_domain(paths[1], self.mode, crop, fraction)
+        if self.domain_a.size != self.domain_b.size:
+            raise ValueError(f"the domains' training images differ in size ({self.domain_a.size} and "
+                             f"{self.domain_b.size} px): pad or crop them to one size (--pad-a, --crop)")
+        self.cycle_weight = float(options.get("cycle_weight") or 10.0)
+        identity = options.get("identity_weight")
+        self.identity_weight = 0.5 if identity is None else float(identity)
+
+    def model_config(self) -> dict[str, Any]:
+        return {"channels": 1 if self.mode == "gray" else 3, "features": int(self.options.get("features") or 32),
+                "blocks": int(self.options.get("blocks") or 6),
+                "downsamplings": int(self.options.get("downsamplings") or 2)}
+
+    def build_model(self) -> nn.Module:
+        return build(**self.model_config())
+
+    def extra_networks(self) -> dict[str, nn.Module]:
+        pool = self.options.get("pool")
+        return {"discriminators": Discriminators(
+            self.model_config()["channels"], int(self.options.get("discriminator_features") or 64),
+            int(self.options.get("discriminator_layers") or 3), pool=50 if pool is None else int(pool),
+            size=self.domain_a.size)}
+
+    def phases(self) -> list[Phase]:
+        return [Phase("generators", ("model",), betas=(0.5, 0.999)),
+                Phase("discriminators", ("discriminators",), betas=(0.5, 0.999))]
+
+    def training_batch(self, rng: np.random.Generator, batch_size: int) -> Batch:
+        return {"a": torch.from_numpy(self.domain_a.sample(rng, batch_size)),
+                "b": torch.from_numpy(self.domain_b.sample(rng, batch_size))}
+
+    def phase_loss(self, phase: str, networks: dict[str, nn.Module], batch: Batch,
+                   cache: dict[str, torch.Tensor]) -> torch.Tensor:
+        discriminators = networks["discriminators"]
+        real_a, real_b = batch["a"], batch["b"]
+        if phase == "generators":
+            out = networks["model"](real_a, real_b)
+            cache["fake_a"], cache["fake_b"] = out["fake_a"], out["fake_b"]
+            score_a, score_b = discriminators(out["fake_a"], out["fake_b"])
+            adversarial = _least_squares(score_a, True) + _least_squares(score_b, True)
+            cycle = _l1(out["cycle_a"], real_a) + _l1(out["cycle_b"], real_b)
+            identity = _l1(out["identity_a"], real_a) + _l1(out["identity_b"], real_b)
+            return adversarial + self.cycle_weight * (cycle + self.identity_weight * identity)
+        pools = _unwrap(discriminators)
+        fake_a = pools.pool_a.query(cache["fake_a"])
+        fake_b = pools.pool_b.query(cache["fake_b"])
+        score_a, score_b = discriminators(torch.cat([real_a, fake_a]), torch.cat([real_b, fake_b]))
+        count = len(real_a)
+        return 0.5 * sum(_least_squares(real, True) + _least_squares(fake, False)
+                         for real, fake in (score_a.split(count), score_b.split(count)))
+
+    def predict(self, model: nn.Module, batch: Batch) -> torch.Tensor:
+        return model(batch["a"])
+
+    def evaluate(self, model: nn.Module, device: torch.device, out_dir: Path, step: int) -> Evaluation:
+        multiple = 2 ** self.model_config()["downsamplings"]
+        pair: CycleGAN = model  # type: ignore[assignment]
+        scores, rows = {}, []
+        for label, domain, there, back in (("a", self.domain_a, pair.a2b, pair.b2a),
+                                           ("b", self.domain_b, pair.b2a, pair.a2b)):
+            values, shown = [], []
+            for image in domain.validation or domain.train[:8]:
+                height, width = image.shape[:2]
+                tensor = torch.from_numpy(pad_to_multiple(image.transpose(2, 0, 1)[None].astype(np.float32) / 255,
+                                                          multiple)).to(device)
+                translated = there(tensor).float().clamp(0, 1)
+                cycled = back(translated).float().clamp(0, 1)
+                as_images = [t[0, :, :height, :width].permute(1, 2, 0).cpu().numpy() for t in (tensor, translated, cycled)]
+                values.append(psnr(as_images[2], as_images[0], data_range=1.0))
+                if len(shown) < SHEET_IMAGES:
+                    shown.append([_thumbnail(x) for x in as_images])
+            scores[f"cycle_{label}"] = float(np.mean(values))
+            blank = [np.zeros_like(shown[0][0])] * (SHEET_IMAGES - len(shown))
+            rows += [np.stack(list(column) + blank) for column in zip(*shown)]  # inputs, translations, cycles
+        sheet = contact_sheet(np.concatenate(rows), SHEET_IMAGES)
+        write_image(out_dir / "samples" / f"step_{step:06d}.png", Picture(color=sheet))
+        return Evaluation("cycle_psnr", float(np.mean(list(scores.values()))), details=scores)
+
+
+def _thumbnail(image: np.ndarray) -> np.ndarray:
+    """An H×W×C float image as a SHEET_SIDE square uint8 tile: its centre square, enlarged by
+    pixel repetition when small (28 px digits), padded with black to the tile."""
+    side = min(SHEET_SIDE, *image.shape[:2])
+    square = center_crop(image, side)
+    factor = SHEET_SIDE // side
+    square = square.repeat(factor, axis=0).repeat(factor, axis=1)
+    tile = np.zeros((SHEET_SIDE, SHEET_SIDE, image.shape[2]), np.uint8)
+    tile[: square.shape[0], : square.shape[1]] = np.round(square * 255).astype(np.uint8)
+    return tile
+
+
+def recipe(options: dict[str, Any]) -> CycleGANRecipe:
+    return CycleGANRecipe(options)
