@@ -58,8 +58,9 @@ def xdog_outline(photo: np.ndarray, sigma: float, tau: float, epsilon: float, ph
     return np.round(np.clip(drawn, 0, 1) * 255).astype(np.uint8)
 
 
-CANNY_GRID = {"blur": [0, 1, 1.5, 2, 3, 5], "low": [50, 100, 150, 200, 300], "ratio": [2, 3, 4], "thickness": [1, 2, 3]}
-XDOG_GRID = {"sigma": [0.3, 0.5, 1, 2, 3], "tau": [0.9, 0.95, 0.98, 1.0], "epsilon": [-0.2, -0.1, -0.05, 0, 0.02],
+CANNY_GRID = {"blur": [0, 1, 1.5, 2, 3], "low": [100, 150, 200, 300, 400, 500], "ratio": [1.5, 2, 3],
+              "thickness": [1, 2, 3]}
+XDOG_GRID = {"sigma": [0.3, 0.5, 1, 2], "tau": [0.95, 0.98, 1.0, 1.02], "epsilon": [-0.1, -0.05, 0, 0.02],
              "phi": [10, 200]}
 BASELINES: dict[str, tuple[Callable[..., np.ndarray], dict[str, list[Any]]]] = {
     "canny": (canny_outline, CANNY_GRID), "xdog": (xdog_outline, XDOG_GRID)}
