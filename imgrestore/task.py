@@ -51,7 +51,7 @@ class TaskSpec:
     model_name: str | Callable[..., str] | None = None
     """(name: str, options: dict) -> the shipped model that `--model NAME` means, when the task's
     options complete the name (e.g. a CycleGAN pair "photo2outline" with `--direction b2a` is the
-    model "photo2outline-b2a"). None: NAME is the model's own name."""
+    model "translate-photo2outline-b2a"). None: NAME is the model's own name."""
 
     finish: str | Callable[..., Any] | None = None
     """(output: H×W×C float32 0..1, picture: Picture, options: dict) -> H×W×C float32: a last

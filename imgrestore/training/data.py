@@ -65,12 +65,13 @@ def center_crop(image: np.ndarray, size: int) -> np.ndarray:
     return image[top : top + size, left : left + size]
 
 
-def load_images(paths: Sequence[Path], mode: str, min_size: int = 0) -> list[np.ndarray]:
-    """Decode to H×W×C uint8 in `mode` ("gray" or "rgb"); smaller than `min_size` is skipped."""
+def load_images(paths: Sequence[Path], mode: str | None, min_size: int = 0) -> list[np.ndarray]:
+    """Decode to H×W×C uint8 in `mode` ("gray" or "rgb"; None keeps each file's own channels);
+    smaller than `min_size` is skipped."""
     images = []
     for path in paths:
         picture = read_image(path)
-        pixels = to_color_mode(picture.color_8bit(), mode)
+        pixels = picture.color_8bit() if mode is None else to_color_mode(picture.color_8bit(), mode)
         if min(pixels.shape[:2]) >= min_size:
             images.append(np.ascontiguousarray(pixels))
     if not images:

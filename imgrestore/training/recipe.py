@@ -20,6 +20,12 @@ from torch import nn
 Batch = dict[str, torch.Tensor]
 
 
+def unwrap(network: nn.Module) -> nn.Module:
+    """The network inside DistributedDataParallel: under torchrun a recipe's `loss` and
+    `phase_loss` get wrapped networks, and reach their own methods and buffers through this."""
+    return getattr(network, "module", network)
+
+
 @dataclass(frozen=True)
 class Evaluation:
     """A validation result. Restoration recipes are scored by PSNR against their validation

@@ -12,12 +12,12 @@ A domain is either
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from imgrestore.images import read_image
+from imgrestore.images import to_color_mode
 from imgrestore.training.data import PatchSampler, list_images, load_images, split_holdout
 from imgrestore.training.image_sets import load_image_set
 
@@ -37,6 +37,15 @@ class Domain:
         self._sampler = PatchSampler(self.train, self.crop, rotate=False) if self.crop else None
 
     @property
+    def gray(self) -> bool:
+        return all(image.shape[2] == 1 for image in self.train + self.validation)
+
+    def in_mode(self, mode: str) -> "Domain":
+        """The domain with every image in colour `mode` ("gray" or "rgb")."""
+        return replace(self, train=[to_color_mode(image, mode) for image in self.train],
+                       validation=[to_color_mode(image, mode) for image in self.validation])
+
+    @property
     def size(self) -> int:
         """Side of the training images the networks see."""
         return self.crop or self.train[0].shape[0]
@@ -49,19 +58,16 @@ class Domain:
         return np.stack([self.train[i].transpose(2, 0, 1) for i in chosen]).astype(np.float32) / 255
 
 
-def is_gray_folder(path: Path) -> bool:
-    return all(read_image(file).channels == 1 for file in list_images([path]))
-
-
-def load_domain(path: str | Path, mode: str, crop: int, val_fraction: float, pad: int = 0) -> Domain:
-    """The domain at `path` in colour `mode` ("gray" or "rgb"), each image framed by `pad` black
-    pixels (OpenCV's 20×20 digit cells padded by 4 sit in a 28×28 frame as MNIST's digits do)."""
+def load_domain(path: str | Path, crop: int, val_fraction: float, pad: int = 0) -> Domain:
+    """The domain at `path`, each image with the channels it was stored with (an .npz is gray) and
+    framed by `pad` black pixels (OpenCV's 20×20 digit cells padded by 4 sit in a 28×28 frame as
+    MNIST's digits do). The recipe then puts both domains in one colour mode (Domain.in_mode)."""
     path = Path(path)
     if path.suffix == ".npz":
         images = load_image_set(path).train_images
         if pad:
             images = np.pad(images, ((0, 0), (pad, pad), (pad, pad)))
-        pixels = [image[:, :, None] if mode == "gray" else np.repeat(image[:, :, None], 3, axis=2) for image in images]
+        pixels = list(images[:, :, :, None])
         order = np.random.default_rng(0).permutation(len(pixels))
         held = max(1, int(len(pixels) * NPZ_VALIDATION_FRACTION))
         return Domain(path.stem, [pixels[i] for i in order[held:]], [pixels[i] for i in order[:held]], None)
@@ -69,6 +75,6 @@ def load_domain(path: str | Path, mode: str, crop: int, val_fraction: float, pad
         raise ValueError(f"{path}: a domain is a folder of images or an .npz of `images`")
     train_paths, validation_paths = split_holdout(list_images([path]), val_fraction)
     frame = ((pad, pad), (pad, pad), (0, 0))
-    train = [np.pad(image, frame) for image in load_images(train_paths, mode, min_size=crop)]
-    validation = [np.pad(image, frame) for image in load_images(validation_paths, mode)] if validation_paths else []
+    train = [np.pad(image, frame) for image in load_images(train_paths, None, min_size=crop)]
+    validation = [np.pad(image, frame) for image in load_images(validation_paths, None)] if validation_paths else []
     return Domain(path.name, train, validation, crop)

@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable
 import cv2
 import numpy as np
 
+from imgrestore.images import read_image
 from imgrestore.metrics import psnr, ssim
 from imgrestore.training.image_sets import ImageSet, load_image_set
 
@@ -84,8 +85,6 @@ def tune(method: str, pairs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[dict[
 
 def read_pairs(folder: Path, names: Iterable[str] | None = None) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(name, photo RGB, outline gray) of domains/photo2outline/{train,test} (A and B match by name)."""
-    from imgrestore.images import read_image
-
     names = sorted(p.name for p in (folder / "A").glob("*.png")) if names is None else names
     return [(name, read_image(folder / "A" / name).color, gray(read_image(folder / "B" / name).color))
             for name in names]

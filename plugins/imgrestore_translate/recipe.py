@@ -35,17 +35,12 @@ from imgrestore.metrics import psnr
 from imgrestore.runtime import pad_to_multiple
 from imgrestore.sampling import contact_sheet
 from imgrestore.training.data import center_crop
-from imgrestore.training.recipe import Batch, Evaluation, Phase
-from imgrestore_translate.domains import Domain, is_gray_folder, load_domain
+from imgrestore.training.recipe import Batch, Evaluation, Phase, unwrap
+from imgrestore_translate.domains import load_domain
 from imgrestore_translate.networks import CycleGAN, Discriminators, build
 
 SHEET_IMAGES = 6
 SHEET_SIDE = 128
-
-
-def _unwrap(network: nn.Module) -> nn.Module:
-    """The module inside DistributedDataParallel."""
-    return getattr(network, "module", network)
 
 
 def _l1(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -67,13 +62,12 @@ class CycleGANRecipe:
         if not options.get("domain_a") or not options.get("domain_b"):
             raise ValueError("give both domains: --domain-a DIR_A --domain-b DIR_B (folders of images or .npz files)")
         self.options = options
-        paths = [Path(options["domain_a"]), Path(options["domain_b"])]
-        gray = all(path.suffix == ".npz" or is_gray_folder(path) for path in paths)
-        self.mode = "gray" if gray else "rgb"
         crop = int(options.get("crop") or 128)
         fraction = float(options.get("val_fraction") or 0.05)
-        self.domain_a = load_domain(paths[0], self.mode, crop, fraction, pad=int(options.get("pad_a") or 0))
-        self.domain_b = load_domain(paths[1], self.mode, crop, fraction)
+        domain_a = load_domain(options["domain_a"], crop, fraction, pad=int(options.get("pad_a") or 0))
+        domain_b = load_domain(options["domain_b"], crop, fraction)
+        self.mode = "gray" if domain_a.gray and domain_b.gray else "rgb"  # colour if either domain has colour
+        self.domain_a, self.domain_b = domain_a.in_mode(self.mode), domain_b.in_mode(self.mode)
         if self.domain_a.size != self.domain_b.size:
             raise ValueError(f"the domains' training images differ in size ({self.domain_a.size} and "
                              f"{self.domain_b.size} px): pad or crop them to one size (--pad-a, --crop)")
@@ -116,7 +110,7 @@ class CycleGANRecipe:
             cycle = _l1(out["cycle_a"], real_a) + _l1(out["cycle_b"], real_b)
             identity = _l1(out["identity_a"], real_a) + _l1(out["identity_b"], real_b)
             return adversarial + self.cycle_weight * (cycle + self.identity_weight * identity)
-        pools = _unwrap(discriminators)
+        pools = unwrap(discriminators)
         fake_a = pools.pool_a.query(cache["fake_a"])
         fake_b = pools.pool_b.query(cache["fake_b"])
         score_a, score_b = discriminators(torch.cat([real_a, fake_a]), torch.cat([real_b, fake_b]))

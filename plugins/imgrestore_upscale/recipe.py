@@ -16,7 +16,7 @@ from torch import nn
 
 from imgrestore.resize import imresize, modcrop
 from imgrestore.training.data import center_crop, load_images, training_and_validation_paths
-from imgrestore.training.recipe import Batch
+from imgrestore.training.recipe import Batch, unwrap
 
 from imgrestore_upscale.model import build
 
@@ -87,7 +87,7 @@ class UpscaleRecipe:
         return {"input": torch.from_numpy(low), "target": torch.from_numpy(high), "scale": torch.tensor(scale)}
 
     def predict(self, model: nn.Module, batch: Batch) -> torch.Tensor:
-        getattr(model, "module", model).use_scale(int(batch["scale"]))
+        unwrap(model).use_scale(int(batch["scale"]))
         return model(batch["input"])
 
     def loss(self, model: nn.Module, batch: Batch) -> torch.Tensor:
