@@ -134,8 +134,11 @@ def _run_inference(spec: TaskSpec, values: dict[str, Any]) -> None:
             masks = MaskSource(values["masks"], values["mask"], values["mask_from_alpha"])
         except ValueError as error:
             raise click.UsageError(str(error)) from None
-    runner = TaskRunner(spec, task_options, model=values["model"], device=values["device"], verbose=values["verbose"],
-                        masks=masks)
+    try:
+        runner = TaskRunner(spec, task_options, model=values["model"], device=values["device"],
+                            verbose=values["verbose"], masks=masks)
+    except (ValueError, FileNotFoundError) as error:  # a method's missing input (e.g. a feature network)
+        raise click.UsageError(str(error)) from None
     try:
         plan = plan_jobs(values["input"], values["output"], values["recursive"], values["output_format"])
     except (FileNotFoundError, ValueError) as error:

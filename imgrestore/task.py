@@ -57,6 +57,12 @@ class TaskSpec:
     """(output: H×W×C float32 0..1, picture: Picture, options: dict) -> H×W×C float32: a last
     numpy step on the model output (e.g. blending). None keeps the output as is."""
 
+    engine: str | Callable[..., Any] | None = None
+    """(options: dict, device: "auto"|"cpu"|"cuda") -> None to run the task's ONNX models, or an object that stands in for one
+    (the OnnxModel interface the pipeline uses: `info`, `run`, `run_image`, `default_tile`,
+    `device_label`, `path`, `provider`) when an option picks a method that is not a fixed network,
+    such as style transfer by optimisation. Only such a method may import torch."""
+
     inputs: tuple[str, ...] = ("image",)
     """What the task reads besides options: "image" (a folder or file of images), "mask"
     (--masks/--mask/--mask-from-alpha), or "latent" alone: no input image, and the command

@@ -1,0 +1,63 @@
+"""Inference side of the stylize task: which model, its input, the strength blend, and the
+optimisation method's engine. Numpy only, except --method optimize (which imports torch)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cv2
+import numpy as np
+
+from imgrestore.images import Picture, to_color_mode
+from imgrestore.inference import image_input
+from imgrestore.runtime import ModelInfo
+from imgrestore_stylize import STYLES
+from imgrestore_stylize.images import fit_long_side
+
+
+def model_name(name: str, options: dict[str, Any]) -> str:
+    """`--model starry-night` is the shipped model "stylize-starry-night"; other names are taken as they are."""
+    return f"stylize-{name}" if name in STYLES else name
+
+
+def select_model(options: dict[str, Any], picture: Picture | None) -> str:
+    style = options.get("style") or STYLES[0]
+    return style if style.startswith("stylize-") else f"stylize-{style}"
+
+
+def prepare(picture: Picture, options: dict[str, Any], info: ModelInfo) -> dict[str, np.ndarray]:
+    """The picture as the model's input, shrunk to --working-size on its long side when given
+    (strokes are learned at a fixed pixel size: on a 12-megapixel photo they are tiny)."""
+    image = image_input(picture, info)
+    size = options.get("working_size")
+    if size and max(image.shape[1:]) > size:
+        image = fit_long_side(image.transpose(1, 2, 0), int(size)).transpose(2, 0, 1)
+    return {"image": np.ascontiguousarray(image)}
+
+
+def finish(output: np.ndarray, picture: Picture, options: dict[str, Any]) -> np.ndarray:
+    """Back to the picture's size (bicubic, when --working-size shrank it), then
+    strength·stylized + (1 − strength)·input, in the output's colour mode; strength 0 gives the
+    input's own samples back exactly."""
+    height, width = picture.size
+    if output.shape[:2] != (height, width):
+        output = np.clip(cv2.resize(output, (width, height), interpolation=cv2.INTER_CUBIC), 0, 1)
+        output = output.reshape(height, width, -1)
+    strength = float(options.get("strength", 1.0))
+    if strength >= 1:
+        return output
+    original = picture.color_float()
+    if original.shape[2] != output.shape[2]:
+        original = to_color_mode(original, "gray" if output.shape[2] == 1 else "rgb")
+    if strength <= 0:
+        return original
+    return strength * output + (1 - strength) * original
+
+
+def engine(options: dict[str, Any], device: str) -> Any:
+    """None for the fast networks (the task's ONNX models); the optimisation engine for --method optimize."""
+    if options.get("method") != "optimize":
+        return None
+    from imgrestore_stylize.optimize import OptimizeEngine
+
+    return OptimizeEngine(options, device)

@@ -1,0 +1,108 @@
+"""Style transfer by optimisation (Gatys et al. 2016): the image itself is optimised.
+
+Starting from the content image, L-BFGS (as in the paper and jcjohnson/neural-style) minimises
+the same content + style + total-variation loss the fast networks are trained on, for any style
+image and with no training, at the cost of a feature-network forward and backward per iteration.
+`imgrestore stylize --method optimize` runs it through the usual batch pipeline (errors per file,
+atomic writes, 16-bit, alpha and gray kept) via OptimizeEngine, which stands in for an ONNX model.
+This is the one inference path that needs torch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+from imgrestore.runtime import InputInfo, ModelInfo
+from imgrestore_stylize.features import feature_network
+from imgrestore_stylize.images import as_batch, fit_long_side, read_rgb
+from imgrestore_stylize.losses import DEFAULT_WEIGHTS, LAYERS, Losses, PerceptualLoss, loss_weights
+
+
+def optimize_image(perceptual: PerceptualLoss, content: torch.Tensor, iterations: int = 300,
+                   weights: dict[str, float] | None = None, optimizer: str = "lbfgs",
+                   lr: float | None = None) -> tuple[torch.Tensor, Losses]:
+    """1×3×H×W content (RGB 0..1) -> (the stylized image, its losses). `optimizer` "lbfgs" counts
+    L-BFGS iterations (each ~1 function evaluation), "adam" Adam steps."""
+    weights = weights or DEFAULT_WEIGHTS
+    target = perceptual.content_activation(content)
+    image = content.clone().requires_grad_(True)
+
+    def objective() -> torch.Tensor:
+        return perceptual(image, target).total(**weights).sum()
+
+    if optimizer == "lbfgs":
+        lbfgs = torch.optim.LBFGS([image], lr=lr or 1.0, max_iter=iterations, history_size=50,
+                                  tolerance_grad=0.0, tolerance_change=0.0)
+
+        def closure() -> torch.Tensor:
+            with torch.no_grad():
+                image.clamp_(0, 1)
+            lbfgs.zero_grad()
+            loss = objective()
+            loss.backward()
+            return loss
+
+        lbfgs.step(closure)
+    elif optimizer == "adam":
+        adam = torch.optim.Adam([image], lr=lr or 0.02)
+        for _ in range(iterations):
+            adam.zero_grad()
+            objective().backward()
+            adam.step()
+            with torch.no_grad():
+                image.clamp_(0, 1)
+    else:
+        raise ValueError(f"unknown optimizer {optimizer!r} (lbfgs or adam)")
+    with torch.no_grad():
+        image.clamp_(0, 1)
+        return image.detach(), perceptual(image, target)
+
+
+class OptimizeEngine:
+    """The batch pipeline's "model" for --method optimize: each image is shrunk to the working
+    size (--optimize-size, long side), optimised there and enlarged back to its own size."""
+
+    def __init__(self, options: dict[str, Any], device: str = "auto") -> None:
+        if not options.get("style_image"):
+            raise ValueError("--method optimize needs the painting: --style-image FILE")
+        threads = int(options.get("threads") or 0)
+        if threads:
+            torch.set_num_threads(threads)
+        self.options = options
+        use_cuda = device in ("cuda", "tensorrt") or (device == "auto" and torch.cuda.is_available())
+        self.torch_device = torch.device("cuda" if use_cuda else "cpu")
+        self.perceptual = PerceptualLoss(
+            feature_network(options.get("features"), LAYERS),
+            torch.from_numpy(as_batch(read_rgb(options["style_image"], int(options.get("style_size") or 256))))
+        ).to(self.torch_device)
+        self.info = ModelInfo(task="stylize", inputs=(InputInfo("image", "image"),), output="stylized", channels=3,
+                              extra={"method": "optimize"})
+        self.path = Path(options["style_image"])  # what `-v` reports as the "model"
+        self.provider = (f"torch L-BFGS optimisation on {self.torch_device.type}"
+                         + ("" if use_cuda else f", {torch.get_num_threads()} threads"))
+        self.device_label = f"{self.torch_device.type} (torch)"
+
+    def default_tile(self) -> int:
+        return 1 << 30  # never tiled: the image is optimised whole at the working size
+
+    def run(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        return np.stack([self.run_image({name: value[i] for name, value in batch.items()})
+                         for i in range(len(batch["image"]))])
+
+    def run_image(self, inputs: dict[str, np.ndarray], tile: int | None = None, batch_size: int = 1) -> np.ndarray:
+        image = inputs["image"].transpose(1, 2, 0)
+        height, width = image.shape[:2]
+        work = fit_long_side(image, int(self.options.get("optimize_size") or 512))
+        result, _ = optimize_image(self.perceptual, torch.from_numpy(as_batch(work)).to(self.torch_device),
+                                   iterations=int(self.options.get("iterations") or 300),
+                                   weights=loss_weights(self.options))
+        output = result[0].permute(1, 2, 0).cpu().numpy()
+        if output.shape[:2] != (height, width):
+            output = cv2.resize(output, (width, height), interpolation=cv2.INTER_CUBIC)
+        return np.clip(output, 0, 1).transpose(2, 0, 1)
+

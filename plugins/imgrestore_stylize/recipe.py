@@ -1,0 +1,103 @@
+"""Training a fast style network (Johnson et al. 2016) on the core trainer.
+
+Each step stylizes a batch of random content crops; the loss is content (relu2_2) + style
+(Gram matrices at relu1_2..relu4_3, against the one style image) + a little total variation,
+measured by the fixed feature network (imgrestore_stylize.losses). Content images are shrunk
+to `--content-size` on their long side first, the same scale the benchmark and the optimisation
+method use, and the style image to `--style-size`: that ratio sets the size of the strokes.
+
+Validation stylizes the held-out content images whole and logs their losses (lower is better);
+<run>/samples/step_N.png shows them beside their inputs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+
+from imgrestore.images import Picture, write_image
+from imgrestore.sampling import contact_sheet
+from imgrestore.training.data import PatchSampler, training_and_validation_paths
+from imgrestore.training.recipe import Batch, Evaluation
+from imgrestore_stylize.features import feature_network
+from imgrestore_stylize.images import as_batch, fit_long_side, read_rgb
+from imgrestore_stylize.losses import LAYERS, PerceptualLoss, loss_weights
+from imgrestore_stylize.networks import build, stylize_whole
+
+SHEET_SIDE = 128
+
+
+class StyleRecipe:
+    task = "stylize"
+    validation_metric = "loss"
+    training_defaults = {"lr": 1e-3, "batch_size": 4, "warmup": 100}
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        if not options.get("style_image"):
+            raise ValueError("give the painting to learn with --style-image FILE")
+        self.options = options
+        self.weights = loss_weights(options)
+        self.perceptual = PerceptualLoss(
+            feature_network(options.get("features"), LAYERS),
+            torch.from_numpy(as_batch(read_rgb(options["style_image"], int(options.get("style_size") or 256)))))
+        content_size = int(options.get("content_size") or 256)
+        train_paths, validation_paths = training_and_validation_paths(options)
+        crop = int(options.get("crop") or 128)
+        train = [_as_uint8(fit_long_side(read_rgb(path), content_size)) for path in train_paths]
+        train = [image for image in train if min(image.shape[:2]) >= crop]
+        if not train:
+            raise ValueError(f"no training image has {crop} px on its short side at --content-size {content_size}")
+        self.sampler = PatchSampler(train, crop, rotate=False)
+        self.validation = [fit_long_side(read_rgb(path), content_size) for path in validation_paths[:8]]
+
+    def model_config(self) -> dict[str, Any]:
+        return {"features": int(self.options.get("width") or 16), "blocks": int(self.options.get("blocks") or 5)}
+
+    def build_model(self) -> nn.Module:
+        return build(**self.model_config())
+
+    def training_batch(self, rng: np.random.Generator, batch_size: int) -> Batch:
+        return {"content": torch.from_numpy(self.sampler.sample(rng, batch_size))}
+
+    def loss(self, model: nn.Module, batch: Batch) -> torch.Tensor:
+        content = batch["content"]
+        perceptual = self.perceptual.to(content.device)
+        losses = perceptual(model(content), perceptual.content_activation(content))
+        return losses.total(**self.weights).mean()
+
+    def predict(self, model: nn.Module, batch: Batch) -> torch.Tensor:
+        return model(batch["content"])
+
+    def evaluate(self, model: nn.Module, device: torch.device, out_dir: Path, step: int) -> Evaluation:
+        perceptual = self.perceptual.to(device)
+        totals, contents, styles, tiles = [], [], [], []
+        with torch.no_grad():
+            for image in self.validation:
+                content = torch.from_numpy(as_batch(image)).to(device)
+                output = stylize_whole(model, content).float()
+                losses = perceptual(output, perceptual.content_activation(content))
+                totals.append(float(losses.total(**self.weights)))
+                contents.append(float(losses.content))
+                styles.append(float(losses.style))
+                tiles += [_thumbnail(image), _thumbnail(output[0].permute(1, 2, 0).cpu().numpy())]
+        if tiles:
+            write_image(out_dir / "samples" / f"step_{step:06d}.png", Picture(color=contact_sheet(np.stack(tiles), 4)))
+        return Evaluation("loss", float(np.mean(totals)), higher_is_better=False,
+                          details={"content": float(np.mean(contents)), "style": float(np.mean(styles))})
+
+
+def _as_uint8(image: np.ndarray) -> np.ndarray:
+    return np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
+
+
+def _thumbnail(image: np.ndarray) -> np.ndarray:
+    return _as_uint8(cv2.resize(np.clip(image, 0, 1), (SHEET_SIDE, SHEET_SIDE), interpolation=cv2.INTER_AREA))
+
+
+def recipe(options: dict[str, Any]) -> StyleRecipe:
+    return StyleRecipe(options)

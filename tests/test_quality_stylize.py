@@ -1,0 +1,60 @@
+"""The shipped fast style networks against issue 8's bar: style loss within 2× of the
+optimisation method's (Gatys et al., 300 L-BFGS iterations) on the same photo, measured by the
+HED VGG16 of ../shared/data/features (skipped where it is absent; CI has no shared data).
+benchmarks/stylize_quality.py measures every style on more photos, with timings; the speed
+half of the bar (at least 100× faster) is a timing, so it lives there, not here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import imgrestore
+from imgrestore_stylize import PAINTINGS, STYLES
+
+DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+FEATURES = DATA / "features" / "vgg16_hed.npz"
+PHOTO = DATA / "style" / "content" / "golden_gate.jpg"
+SIZE = 192
+OVER_THE_BAR = {
+    "starry-night": "3.05× on the benchmark's photos",
+    "shipwreck": "3.53× on the benchmark's photos",
+    "udnie": "1.98× on the benchmark's photos, but 2.32× here (0.124 against 0.053)",
+}
+
+
+def _styles() -> list:
+    """Every shipped style; those whose network misses issue 8's bar are strict xfails (CPU-trained,
+    1,500 steps: benchmarks/results/stylize_quality.json)."""
+    return [pytest.param(style, marks=pytest.mark.xfail(strict=True, reason=(
+        f"issue 8's style-loss bar is not met by the shipped stylize-{style}: fast/optimize style loss "
+        f"{OVER_THE_BAR[style]}")) if style in OVER_THE_BAR else ()) for style in STYLES]
+
+
+@pytest.mark.parametrize("style", _styles())
+def test_issue_bar_fast_style_loss_within_twice_the_optimisation(style: str) -> None:
+    for path in (FEATURES, PHOTO):
+        if not path.exists():
+            pytest.skip(f"{path} not found (the feature network and content photos measure style loss)")
+    from imgrestore_stylize.features import feature_network
+    from imgrestore_stylize.images import as_batch, read_rgb
+    from imgrestore_stylize.losses import LAYERS, PerceptualLoss
+    from imgrestore_stylize.optimize import optimize_image
+
+    painting = read_rgb(DATA / "style" / "styles" / PAINTINGS[style], 256)
+    perceptual = PerceptualLoss(feature_network(FEATURES, LAYERS), torch.from_numpy(as_batch(painting)))
+    photo = read_rgb(PHOTO, SIZE)
+    fast = imgrestore.run("stylize", np.round(photo * 255).astype(np.uint8), style=style, device="cpu")
+    content = torch.from_numpy(as_batch(photo))
+    target = perceptual.content_activation(content)
+    with torch.no_grad():
+        fast_losses = perceptual(torch.from_numpy(as_batch(fast.astype(np.float32) / 255)), target)
+    _, optimized = optimize_image(perceptual, content, iterations=300)
+    assert float(fast_losses.style) <= 2 * float(optimized.style), (float(fast_losses.style), float(optimized.style))
+    # and it is a stylization, not the photo: far more of the painting's statistics than the input has
+    with torch.no_grad():
+        untouched = perceptual(content, target)
+    assert float(fast_losses.style) < 0.5 * float(untouched.style)
