@@ -69,12 +69,12 @@ class TaskRunner:
         self._prepare = resolve(spec.prepare)
         self._finish = resolve(spec.finish) if spec.finish else None
         self._engine = resolve(spec.engine)(options, device) if spec.engine else None
+        if self._engine is not None:
+            self._models["engine"] = self._engine  # reported like a loaded model
 
     def model_for(self, picture: Picture | None) -> OnnxModel:
         """The session for this picture (`--model FILE` wins over the task's choice). Thread-safe."""
         if self._engine is not None:
-            if not self._models:
-                self._models["engine"] = self._engine
             return self._engine
         key = str(self.model_path or self.model_name or self._select(self.options, picture))
         with self._lock:

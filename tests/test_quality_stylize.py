@@ -23,6 +23,7 @@ OVER_THE_BAR = {
     "starry-night": "3.05× on the benchmark's photos",
     "shipwreck": "3.53× on the benchmark's photos",
     "udnie": "1.98× on the benchmark's photos, but 2.32× here (0.124 against 0.053)",
+    "the-scream": "1.73× on the benchmark's photos, but 2.48× here (0.148 against 0.060)",
 }
 
 
@@ -34,8 +35,18 @@ def _styles() -> list:
         f"{OVER_THE_BAR[style]}")) if style in OVER_THE_BAR else ()) for style in STYLES]
 
 
+@pytest.fixture
+def one_thread():
+    """L-BFGS lands on slightly different optima with different thread counts (the-scream here:
+    2.48× with 1 thread, under 2× with 2), so the test pins one, as the benchmark's cache runs."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.mark.parametrize("style", _styles())
-def test_issue_bar_fast_style_loss_within_twice_the_optimisation(style: str) -> None:
+def test_issue_bar_fast_style_loss_within_twice_the_optimisation(style: str, one_thread: None) -> None:
     for path in (FEATURES, PHOTO):
         if not path.exists():
             pytest.skip(f"{path} not found (the feature network and content photos measure style loss)")

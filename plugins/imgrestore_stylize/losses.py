@@ -20,7 +20,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from imgrestore_stylize.features import VGGFeatures
+from imgrestore_stylize.features import VGGFeatures, feature_network
+from imgrestore_stylize.images import as_batch, read_rgb
 
 STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 CONTENT_LAYER = "relu2_2"
@@ -89,3 +90,10 @@ def total_variation(image: torch.Tensor) -> torch.Tensor:
     across = (image[:, :, :, 1:] - image[:, :, :, :-1]).abs().mean((1, 2, 3))
     down = (image[:, :, 1:] - image[:, :, :-1]).abs().mean((1, 2, 3))
     return across + down
+
+
+def perceptual_loss(options: dict[str, Any]) -> PerceptualLoss:
+    """The losses against `--style-image` shrunk to `--style-size`, measured by `--features` (or
+    torchvision's cached VGG16): what training and --method optimize both build."""
+    style = read_rgb(options["style_image"], int(options.get("style_size") or 256))
+    return PerceptualLoss(feature_network(options.get("features"), LAYERS), torch.from_numpy(as_batch(style)))

@@ -18,16 +18,14 @@ import numpy as np
 import torch
 
 from imgrestore.runtime import InputInfo, ModelInfo
-from imgrestore_stylize.features import feature_network
-from imgrestore_stylize.images import as_batch, fit_long_side, read_rgb
-from imgrestore_stylize.losses import DEFAULT_WEIGHTS, LAYERS, Losses, PerceptualLoss, loss_weights
+from imgrestore_stylize.images import as_batch, fit_long_side
+from imgrestore_stylize.losses import DEFAULT_WEIGHTS, Losses, PerceptualLoss, loss_weights, perceptual_loss
 
 
 def optimize_image(perceptual: PerceptualLoss, content: torch.Tensor, iterations: int = 300,
-                   weights: dict[str, float] | None = None, optimizer: str = "lbfgs",
-                   lr: float | None = None) -> tuple[torch.Tensor, Losses]:
-    """1×3×H×W content (RGB 0..1) -> (the stylized image, its losses). `optimizer` "lbfgs" counts
-    L-BFGS iterations (each ~1 function evaluation), "adam" Adam steps."""
+                   weights: dict[str, float] | None = None) -> tuple[torch.Tensor, Losses]:
+    """1×3×H×W content (RGB 0..1) -> (the stylized image, its losses) after `iterations` L-BFGS
+    iterations (each one function evaluation: no line search, step 1, as in neural-style)."""
     weights = weights or DEFAULT_WEIGHTS
     target = perceptual.content_activation(content)
     image = content.clone().requires_grad_(True)
@@ -35,29 +33,18 @@ def optimize_image(perceptual: PerceptualLoss, content: torch.Tensor, iterations
     def objective() -> torch.Tensor:
         return perceptual(image, target).total(**weights).sum()
 
-    if optimizer == "lbfgs":
-        lbfgs = torch.optim.LBFGS([image], lr=lr or 1.0, max_iter=iterations, history_size=50,
-                                  tolerance_grad=0.0, tolerance_change=0.0)
+    lbfgs = torch.optim.LBFGS([image], lr=1.0, max_iter=iterations, history_size=50,
+                              tolerance_grad=0.0, tolerance_change=0.0)
 
-        def closure() -> torch.Tensor:
-            with torch.no_grad():
-                image.clamp_(0, 1)
-            lbfgs.zero_grad()
-            loss = objective()
-            loss.backward()
-            return loss
+    def closure() -> torch.Tensor:
+        with torch.no_grad():
+            image.clamp_(0, 1)
+        lbfgs.zero_grad()
+        loss = objective()
+        loss.backward()
+        return loss
 
-        lbfgs.step(closure)
-    elif optimizer == "adam":
-        adam = torch.optim.Adam([image], lr=lr or 0.02)
-        for _ in range(iterations):
-            adam.zero_grad()
-            objective().backward()
-            adam.step()
-            with torch.no_grad():
-                image.clamp_(0, 1)
-    else:
-        raise ValueError(f"unknown optimizer {optimizer!r} (lbfgs or adam)")
+    lbfgs.step(closure)
     with torch.no_grad():
         image.clamp_(0, 1)
         return image.detach(), perceptual(image, target)
@@ -76,10 +63,7 @@ class OptimizeEngine:
         self.options = options
         use_cuda = device in ("cuda", "tensorrt") or (device == "auto" and torch.cuda.is_available())
         self.torch_device = torch.device("cuda" if use_cuda else "cpu")
-        self.perceptual = PerceptualLoss(
-            feature_network(options.get("features"), LAYERS),
-            torch.from_numpy(as_batch(read_rgb(options["style_image"], int(options.get("style_size") or 256))))
-        ).to(self.torch_device)
+        self.perceptual = perceptual_loss(options).to(self.torch_device)
         self.info = ModelInfo(task="stylize", inputs=(InputInfo("image", "image"),), output="stylized", channels=3,
                               extra={"method": "optimize"})
         self.path = Path(options["style_image"])  # what `-v` reports as the "model"

@@ -24,9 +24,8 @@ from imgrestore.images import Picture, write_image
 from imgrestore.sampling import contact_sheet
 from imgrestore.training.data import PatchSampler, training_and_validation_paths
 from imgrestore.training.recipe import Batch, Evaluation
-from imgrestore_stylize.features import feature_network
 from imgrestore_stylize.images import as_batch, fit_long_side, read_rgb
-from imgrestore_stylize.losses import LAYERS, PerceptualLoss, loss_weights
+from imgrestore_stylize.losses import loss_weights, perceptual_loss
 from imgrestore_stylize.networks import build, stylize_whole
 
 SHEET_SIDE = 128
@@ -42,9 +41,7 @@ class StyleRecipe:
             raise ValueError("give the painting to learn with --style-image FILE")
         self.options = options
         self.weights = loss_weights(options)
-        self.perceptual = PerceptualLoss(
-            feature_network(options.get("features"), LAYERS),
-            torch.from_numpy(as_batch(read_rgb(options["style_image"], int(options.get("style_size") or 256)))))
+        self.perceptual = perceptual_loss(options)
         content_size = int(options.get("content_size") or 256)
         train_paths, validation_paths = training_and_validation_paths(options)
         crop = int(options.get("crop") or 128)
