@@ -83,6 +83,7 @@ def main() -> None:
     from imgrestore_stylize.features import feature_network
     from imgrestore_stylize.images import as_batch, read_rgb
     from imgrestore_stylize.losses import DEFAULT_WEIGHTS, LAYERS, PerceptualLoss
+    from imgrestore_stylize.optimize import LINE_SEARCH
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--styles", nargs="+", default=list(STYLES), choices=STYLES)
@@ -118,7 +119,8 @@ def main() -> None:
         perceptual = PerceptualLoss(features, torch.from_numpy(as_batch(painting)))
 
         def cache_file(index: int) -> Path:
-            return args.cache / f"{style}-{contents[index].stem}-{args.size}-{args.style_size}-{args.iterations}.npz"
+            return args.cache / (f"{style}-{contents[index].stem}-{args.size}-{args.style_size}-{args.iterations}"
+                                 f"-{LINE_SEARCH}.npz")
 
         if args.optimize_only:
             for index in picks:

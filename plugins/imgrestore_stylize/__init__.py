@@ -82,7 +82,7 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
                              help="The painting for --method optimize."),
                 _features_option(),
                 click.Option(["--iterations"], type=click.IntRange(1), default=300, show_default=True,
-                             help="L-BFGS iterations of --method optimize."),
+                             help="L-BFGS iterations of --method optimize (strong-Wolfe line search)."),
                 click.Option(["--optimize-size"], type=click.IntRange(32), default=512, show_default=True,
                              help="--method optimize works at this long side and enlarges the result back."),
                 _style_size_option(),

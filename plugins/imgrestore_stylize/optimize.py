@@ -1,8 +1,13 @@
 """Style transfer by optimisation (Gatys et al. 2016): the image itself is optimised.
 
-Starting from the content image, L-BFGS (as in the paper and jcjohnson/neural-style) minimises
-the same content + style + total-variation loss the fast networks are trained on, for any style
-image and with no training, at the cost of a feature-network forward and backward per iteration.
+Starting from the content image, L-BFGS (as in the paper) minimises the same content + style +
+total-variation loss the fast networks are trained on, for any style image and with no training,
+at the cost of a feature-network forward and backward per function evaluation.
+
+L-BFGS runs with a strong-Wolfe line search. Without one (a fixed step of 1, as in
+jcjohnson/neural-style) it can diverge: on udnie and golden_gate at 192 px the same 300 steps
+ended at style loss 0.054 with two torch threads and 0.388 (content 0.74, a ruined image) with
+one, as rounding differed. With the line search both thread counts reach 0.046 (within 1%).
 `imgrestore stylize --method optimize` runs it through the usual batch pipeline (errors per file,
 atomic writes, 16-bit, alpha and gray kept) via OptimizeEngine, which stands in for an ONNX model.
 This is the one inference path that needs torch.
@@ -22,10 +27,14 @@ from imgrestore_stylize.images import as_batch, fit_long_side
 from imgrestore_stylize.losses import DEFAULT_WEIGHTS, Losses, PerceptualLoss, loss_weights, perceptual_loss
 
 
+LINE_SEARCH = "strong_wolfe"
+
+
 def optimize_image(perceptual: PerceptualLoss, content: torch.Tensor, iterations: int = 300,
                    weights: dict[str, float] | None = None) -> tuple[torch.Tensor, Losses]:
     """1×3×H×W content (RGB 0..1) -> (the stylized image, its losses) after `iterations` L-BFGS
-    iterations (each one function evaluation: no line search, step 1, as in neural-style)."""
+    iterations (strong-Wolfe line search, at most 1.25 function evaluations per iteration on
+    average: torch's default budget)."""
     weights = weights or DEFAULT_WEIGHTS
     target = perceptual.content_activation(content)
     image = content.clone().requires_grad_(True)
@@ -34,7 +43,7 @@ def optimize_image(perceptual: PerceptualLoss, content: torch.Tensor, iterations
         return perceptual(image, target).total(**weights).sum()
 
     lbfgs = torch.optim.LBFGS([image], lr=1.0, max_iter=iterations, history_size=50,
-                              tolerance_grad=0.0, tolerance_change=0.0)
+                              tolerance_grad=0.0, tolerance_change=0.0, line_search_fn=LINE_SEARCH)
 
     def closure() -> torch.Tensor:
         with torch.no_grad():
