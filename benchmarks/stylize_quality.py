@@ -35,6 +35,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, RESULTS, data_root, median_seconds, model_file, save  # noqa: E402
 
+from imgrestore.images import to_uint8  # noqa: E402
+
 SHEET_SIDE = 160
 ANCHOR_SIZES = ((512, 384), (1024, 768))
 
@@ -48,7 +50,7 @@ def _fit_tile(image: np.ndarray) -> np.ndarray:
     tile = np.full((SHEET_SIDE, SHEET_SIDE, 3), 0.5, np.float32)
     top, left = (SHEET_SIDE - small.shape[0]) // 2, (SHEET_SIDE - small.shape[1]) // 2
     tile[top : top + small.shape[0], left : left + small.shape[1]] = small
-    return np.round(tile * 255).astype(np.uint8)
+    return to_uint8(tile)
 
 
 def optimized(perceptual, photo: np.ndarray, cached: Path, iterations: int) -> tuple[np.ndarray, dict]:

@@ -40,7 +40,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import data_root, model_file, reused_rows, save  # noqa: E402
 
-from imgrestore.images import read_image  # noqa: E402
+from imgrestore.images import read_image, to_uint8  # noqa: E402
 from imgrestore.metrics import psnr, ssim  # noqa: E402
 from imgrestore.resize import imresize, modcrop, rgb_to_y  # noqa: E402
 from imgrestore.runtime import OnnxModel  # noqa: E402
@@ -94,7 +94,7 @@ def run_ours(model: OnnxModel, low: np.ndarray, ensemble: bool) -> np.ndarray:
     image = np.ascontiguousarray(low.transpose(2, 0, 1), dtype=np.float32) / 255
     run = model.run_ensemble if ensemble else model.run_image
     output = run({"image": image})
-    return np.round(np.clip(output, 0, 1) * 255).astype(np.uint8).transpose(1, 2, 0)
+    return to_uint8(output).transpose(1, 2, 0)
 
 
 def score(luma: np.ndarray, high: np.ndarray, scale: int) -> tuple[float, float]:

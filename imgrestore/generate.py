@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from imgrestore.images import Picture, write_image
+from imgrestore.images import Picture, to_uint8, write_image
 from imgrestore.inference import TaskRunner
 from imgrestore.runtime import OnnxModel
 from imgrestore.sampling import contact_sheet, latent_vectors, slerp, square_columns
@@ -70,7 +70,7 @@ def render_latents(runner: TaskRunner, model: OnnxModel, latents: np.ndarray, ba
     chunks = []
     for start in range(0, len(latents), batch_size):
         output = model.run(runner.prepare(latents[start : start + batch_size], model))
-        chunks.append(np.round(np.clip(output, 0, 1) * 255).astype(np.uint8).transpose(0, 2, 3, 1))
+        chunks.append(to_uint8(output).transpose(0, 2, 3, 1))
     return np.concatenate(chunks) if chunks else np.zeros((0, 1, 1, 1), np.uint8)
 
 

@@ -78,6 +78,12 @@ class Picture:
         return scaled.astype(self.color.dtype)
 
 
+def to_uint8(pixels: np.ndarray) -> np.ndarray:
+    """Float 0..1 (any shape) -> uint8, clipped and rounded: sheets, thumbnails and 8-bit
+    results made from model outputs."""
+    return np.round(np.clip(pixels, 0.0, 1.0) * 255).astype(np.uint8)
+
+
 def to_color_mode(pixels: np.ndarray, mode: str) -> np.ndarray:
     """H×W×C colour to "gray" (ITU-R 601 luma, as Pillow's convert('L')) or "rgb"."""
     if mode == "gray":

@@ -17,6 +17,7 @@ import pytest
 import torch
 
 import imgrestore
+from imgrestore.images import to_uint8
 from imgrestore_stylize import PAINTINGS, STYLES
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -44,15 +45,14 @@ def test_issue_bar_fast_style_loss_within_twice_the_optimisation(style: str) -> 
     for path in (FEATURES, PHOTO):
         if not path.exists():
             pytest.skip(f"{path} not found (the feature network and content photos measure style loss)")
-    from imgrestore_stylize.features import feature_network
     from imgrestore_stylize.images import as_batch, read_rgb
-    from imgrestore_stylize.losses import LAYERS, PerceptualLoss
+    from imgrestore_stylize.losses import perceptual_loss
     from imgrestore_stylize.optimize import optimize_image
 
-    painting = read_rgb(DATA / "style" / "styles" / PAINTINGS[style], 256)
-    perceptual = PerceptualLoss(feature_network(FEATURES, LAYERS), torch.from_numpy(as_batch(painting)))
+    perceptual = perceptual_loss({"style_image": DATA / "style" / "styles" / PAINTINGS[style], "features": FEATURES,
+                                  "style_size": 256})
     photo = read_rgb(PHOTO, SIZE)
-    fast = imgrestore.run("stylize", np.round(photo * 255).astype(np.uint8), style=style, device="cpu")
+    fast = imgrestore.run("stylize", to_uint8(photo), style=style, device="cpu")
     content = torch.from_numpy(as_batch(photo))
     target = perceptual.content_activation(content)
     with torch.no_grad():

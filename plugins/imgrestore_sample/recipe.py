@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from imgrestore.images import Picture, write_image
+from imgrestore.images import Picture, to_uint8, write_image
 from imgrestore.sampling import contact_sheet, latent_vectors
 from imgrestore.training.recipe import Batch, Evaluation, Phase
 from imgrestore.weights import WeightsError
@@ -87,7 +87,7 @@ class _Generator(_SampleSet):
         latents = torch.from_numpy(latent_vectors(EVALUATION_SEED, range(self.evaluation_samples),
                                                   self.latent_dim)).to(device)
         samples = torch.cat([model(chunk).float() for chunk in latents.split(500)]).clamp(0, 1).cpu()
-        sheet = contact_sheet(np.round(samples[:SHEET].permute(0, 2, 3, 1).numpy() * 255).astype(np.uint8), 8)
+        sheet = contact_sheet(to_uint8(samples[:SHEET].permute(0, 2, 3, 1).numpy()), 8)
         write_image(out_dir / "samples" / f"step_{step:06d}.png", Picture(color=sheet))
         if self.evaluator is None:  # no classifier for this data set: the sheets still show progress
             return Evaluation("frechet", float("nan"), higher_is_better=False)

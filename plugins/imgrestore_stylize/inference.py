@@ -21,8 +21,8 @@ def model_name(name: str, options: dict[str, Any]) -> str:
 
 
 def select_model(options: dict[str, Any], picture: Picture | None) -> str:
-    style = options.get("style") or STYLES[0]
-    return style if style.startswith("stylize-") else f"stylize-{style}"
+    """--style: a shipped style, or the full manifest name of another stylize model."""
+    return model_name(options.get("style") or STYLES[0], options)
 
 
 def prepare(picture: Picture, options: dict[str, Any], info: ModelInfo) -> dict[str, np.ndarray]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import torch
 
@@ -61,7 +60,8 @@ def optimize_image(perceptual: PerceptualLoss, content: torch.Tensor, iterations
 
 class OptimizeEngine:
     """The batch pipeline's "model" for --method optimize: each image is shrunk to the working
-    size (--optimize-size, long side), optimised there and enlarged back to its own size."""
+    size (--optimize-size, long side) and optimised there; the task's `finish` enlarges the
+    result back to the picture's size, once, as it does after --working-size."""
 
     def __init__(self, options: dict[str, Any], device: str = "auto") -> None:
         if not options.get("style_image"):
@@ -88,14 +88,9 @@ class OptimizeEngine:
                          for i in range(len(batch["image"]))])
 
     def run_image(self, inputs: dict[str, np.ndarray], tile: int | None = None, batch_size: int = 1) -> np.ndarray:
-        image = inputs["image"].transpose(1, 2, 0)
-        height, width = image.shape[:2]
-        work = fit_long_side(image, int(self.options.get("optimize_size") or 512))
+        work = fit_long_side(inputs["image"].transpose(1, 2, 0), int(self.options.get("optimize_size") or 512))
         result, _ = optimize_image(self.perceptual, torch.from_numpy(as_batch(work)).to(self.torch_device),
                                    iterations=int(self.options.get("iterations") or 300),
                                    weights=loss_weights(self.options))
-        output = result[0].permute(1, 2, 0).cpu().numpy()
-        if output.shape[:2] != (height, width):
-            output = cv2.resize(output, (width, height), interpolation=cv2.INTER_CUBIC)
-        return np.clip(output, 0, 1).transpose(2, 0, 1)
+        return result[0].cpu().numpy()
 

@@ -1,8 +1,8 @@
 """Training a fast style network (Johnson et al. 2016) on the core trainer.
 
 Each step stylizes a batch of random content crops; the loss is content (relu2_2) + style
-(Gram matrices at relu1_2..relu4_3, against the one style image) + a little total variation,
-measured by the fixed feature network (imgrestore_stylize.losses). Content images are shrunk
+(Gram matrices at relu1_2..relu4_3, against the one style image) + total variation (--tv-weight,
+0 by default), measured by the fixed feature network (imgrestore_stylize.losses). Content images are shrunk
 to `--content-size` on their long side first, the same scale the benchmark and the optimisation
 method use, and the style image to `--style-size`: that ratio sets the size of the strokes.
 
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from imgrestore.images import Picture, write_image
+from imgrestore.images import Picture, to_uint8, write_image
 from imgrestore.sampling import contact_sheet
 from imgrestore.training.data import PatchSampler, training_and_validation_paths
 from imgrestore.training.recipe import Batch, Evaluation
@@ -45,7 +45,7 @@ class StyleRecipe:
         content_size = int(options.get("content_size") or 256)
         train_paths, validation_paths = training_and_validation_paths(options)
         crop = int(options.get("crop") or 128)
-        train = [_as_uint8(fit_long_side(read_rgb(path), content_size)) for path in train_paths]
+        train = [to_uint8(fit_long_side(read_rgb(path), content_size)) for path in train_paths]
         train = [image for image in train if min(image.shape[:2]) >= crop]
         if not train:
             raise ValueError(f"no training image has {crop} px on its short side at --content-size {content_size}")
@@ -88,12 +88,8 @@ class StyleRecipe:
                           details={"content": float(np.mean(contents)), "style": float(np.mean(styles))})
 
 
-def _as_uint8(image: np.ndarray) -> np.ndarray:
-    return np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
-
-
 def _thumbnail(image: np.ndarray) -> np.ndarray:
-    return _as_uint8(cv2.resize(np.clip(image, 0, 1), (SHEET_SIDE, SHEET_SIDE), interpolation=cv2.INTER_AREA))
+    return to_uint8(cv2.resize(image, (SHEET_SIDE, SHEET_SIDE), interpolation=cv2.INTER_AREA))
 
 
 def recipe(options: dict[str, Any]) -> StyleRecipe:

@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable
 import cv2
 import numpy as np
 
-from imgrestore.images import read_image
+from imgrestore.images import read_image, to_uint8
 from imgrestore.metrics import psnr, ssim
 from imgrestore.training.image_sets import ImageSet, load_image_set
 
@@ -56,7 +56,7 @@ def xdog_outline(photo: np.ndarray, sigma: float, tau: float, epsilon: float, ph
     image = gray(photo).astype(np.float32) / 255
     difference = cv2.GaussianBlur(image, (0, 0), sigma) - tau * cv2.GaussianBlur(image, (0, 0), k * sigma)
     drawn = np.where(difference >= epsilon, 1.0, 1.0 + np.tanh(phi * (difference - epsilon)))
-    return np.round(np.clip(drawn, 0, 1) * 255).astype(np.uint8)
+    return to_uint8(drawn)
 
 
 CANNY_GRID = {"blur": [0, 1, 1.5, 2, 3], "low": [100, 150, 200, 300, 400, 500], "ratio": [1.5, 2, 3],
@@ -168,7 +168,7 @@ def translate_digits(model_file: Path | str, images: np.ndarray, batch: int = 50
     model = OnnxModel(model_file, device="cpu")
     outputs = [model.run({"image": images[start : start + batch, None].astype(np.float32) / 255})[:, 0]
                for start in range(0, len(images), batch)]
-    return np.round(np.clip(np.concatenate(outputs), 0, 1) * 255).astype(np.uint8)
+    return to_uint8(np.concatenate(outputs))
 
 
 def mean_psnr(outputs: np.ndarray, references: np.ndarray) -> float:

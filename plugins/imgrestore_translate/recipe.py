@@ -30,7 +30,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from imgrestore.images import Picture, write_image
+from imgrestore.images import Picture, to_uint8, write_image
 from imgrestore.metrics import psnr
 from imgrestore.runtime import pad_to_multiple
 from imgrestore.sampling import contact_sheet
@@ -154,7 +154,7 @@ def _thumbnail(image: np.ndarray) -> np.ndarray:
     factor = SHEET_SIDE // side
     square = square.repeat(factor, axis=0).repeat(factor, axis=1)
     tile = np.zeros((SHEET_SIDE, SHEET_SIDE, image.shape[2]), np.uint8)
-    tile[: square.shape[0], : square.shape[1]] = np.round(square * 255).astype(np.uint8)
+    tile[: square.shape[0], : square.shape[1]] = to_uint8(square)
     return tile
 
 
