@@ -222,7 +222,7 @@ def _run_sampling(spec: TaskSpec, values: dict[str, Any]) -> None:
 # ---------------------------------------------------------------- train and export
 
 
-RECIPE_TUNED = ("batch_size", "lr", "schedule", "warmup")
+RECIPE_TUNED = ("batch_size", "lr", "schedule", "warmup", "clip_grad")
 """Training options whose default is the recipe's (`training_defaults`) before the trainer's."""
 
 
@@ -269,6 +269,8 @@ def _train_command(spec: TaskSpec) -> click.Command:
                      "straight line down [default: the task's, else cosine]."),
         click.Option(["--warmup"], type=click.IntRange(0), default=None,
                      help="Warm-up steps [default: the task's, else 300]."),
+        click.Option(["--clip-grad"], type=click.FloatRange(0), default=None,
+                     help="Clip each optimizer's gradient norm to this (0 = off) [default: the task's, else 1]."),
         click.Option(["--seed"], type=int, default=0, show_default=True),
         click.Option(["--resume"], is_flag=True, help="Continue the run in --out from its last checkpoint."),
         click.Option(["--init"], type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,

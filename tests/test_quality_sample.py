@@ -32,8 +32,8 @@ def _floor(set_name: str) -> float:
 
 
 SHORTFALL = pytest.mark.xfail(strict=True, reason=(
-    "issue 6's MNIST bar is not met by the shipped dcgan-digits (10k CPU steps): measured 84.3% confident, "
-    "classes 7.7%..14.3% (7 and 9 over 13%), Fréchet 20.7 = 20.6× the floor 1.006 "
+    "issue 6's MNIST confidence bar is not met by the shipped dcgan-digits (14k CPU steps, spectral-norm "
+    "discriminator): measured 88.6% of samples classified with p >= 0.9, bar 90% "
     "(benchmarks/results/sample_quality.json)"))
 
 
@@ -42,24 +42,20 @@ def test_issue_bar_digit_dcgan_samples_are_confidently_classified() -> None:
     assert _score("digits", "dcgan").confident >= 0.90
 
 
-@SHORTFALL
 def test_issue_bar_digit_dcgan_covers_every_class_evenly() -> None:
     shares = _score("digits", "dcgan").class_shares
     assert len(shares) == 10 and all(0.07 <= share <= 0.13 for share in shares), shares
 
 
-@SHORTFALL
 def test_issue_bar_digit_dcgan_is_within_ten_times_the_real_floor() -> None:
     assert _score("digits", "dcgan").frechet <= 10 * _floor("digits"), (_score("digits", "dcgan"), _floor("digits"))
 
 
 def test_digit_dcgan_keeps_what_it_reached() -> None:
-    """Guards on the shipped model's measured level (see SHORTFALL), so a worse retrain fails:
-    ≥ 80% confident, every class 6..16%, within 25× the floor, and every figure better than the VAE's."""
+    """Guards on the shipped model's measured confidence (see SHORTFALL), so a worse retrain fails:
+    ≥ 87% confident (measured 88.6%) and more confident than the VAE, whose classes are less even."""
     gan, vae = _score("digits", "dcgan"), _score("digits", "vae")
-    assert gan.confident >= 0.80 and gan.confident > vae.confident
-    assert all(0.06 <= share <= 0.16 for share in gan.class_shares), gan.class_shares
-    assert gan.frechet <= 25 * _floor("digits")
+    assert gan.confident >= 0.87 and gan.confident > vae.confident
     assert max(gan.class_shares) - min(gan.class_shares) < max(vae.class_shares) - min(vae.class_shares)
 
 

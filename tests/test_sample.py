@@ -163,6 +163,23 @@ def test_onnx_matches_torch_for_every_shipped_generator(name: str) -> None:
     assert np.abs(produced - expected).max() < 1e-4
 
 
+def test_spectral_discriminator_has_unit_spectral_norms() -> None:
+    import torch
+
+    from imgrestore_sample.networks import Discriminator
+
+    discriminator = Discriminator(features=8, spectral=True)
+    for _ in range(30):  # each training-mode call takes one power-iteration step
+        discriminator(torch.rand(4, 1, SIDE, SIDE))
+    weights = [module.weight for module in discriminator.modules() if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear))]
+    assert len(weights) == 4
+    for weight in weights:
+        assert torch.linalg.matrix_norm(weight.detach().flatten(1), ord=2) == pytest.approx(1.0, abs=0.02)
+    plain = Discriminator(features=8)
+    assert max(torch.linalg.matrix_norm(m.weight.detach().flatten(1), ord=2)
+               for m in plain.modules() if isinstance(m, torch.nn.Linear)) != pytest.approx(1.0, abs=0.02)
+
+
 # ---------------------------------------------------------------- one real training step per recipe
 
 
@@ -217,14 +234,15 @@ def test_one_training_step_of_the_classifier(trained_classifier) -> None:
     assert 0.0 <= float(rows[-1].split(",")[-1]) <= 1.0
 
 
-@pytest.mark.parametrize("network", ["dcgan", "vae"])
-def test_one_training_step_of_each_generator(network: str, digits_npz: Path, trained_classifier,
+@pytest.mark.parametrize("network, extra", [("dcgan", {}), ("dcgan", {"discriminator_norm": "spectral"}), ("vae", {})],
+                         ids=["dcgan", "dcgan-spectral", "vae"])
+def test_one_training_step_of_each_generator(network: str, extra: dict, digits_npz: Path, trained_classifier,
                                              tmp_path: Path) -> None:
     import json
 
     from imgrestore.training.checkpoint import load_state, load_weights
 
-    initial = _train(network, digits_npz, tmp_path, steps=2, evaluator=str(trained_classifier[0]))
+    initial = _train(network, digits_npz, tmp_path, steps=2, evaluator=str(trained_classifier[0]), **extra)
     assert _changed(initial["model"].state_dict(), load_weights(tmp_path / "last.safetensors"))
     if network == "dcgan":  # the discriminator's phase ran too
         state = load_state(tmp_path, "last")

@@ -123,7 +123,7 @@ def test_linear_schedule_holds_the_peak_for_half_the_steps_then_falls_to_the_flo
 
 def test_a_task_brings_its_own_training_defaults_and_the_command_line_wins(tmp_path: Path, training_folder: Path,
                                                                             cli_runner) -> None:
-    """The CycleGAN recipe's lr 2e-4 / linear schedule / batch 1 apply unless given; the denoiser
+    """The CycleGAN recipe's lr 2e-4 / linear schedule / batch 1 / no clipping apply unless given; the denoiser
     keeps the trainer's defaults."""
     import json
 
@@ -134,12 +134,12 @@ def test_a_task_brings_its_own_training_defaults_and_the_command_line_wins(tmp_p
                  "--features", "4", "--blocks", "1", "--discriminator-features", "4", "--crop", "32", *common]
     assert cli_runner.invoke(cli, [*translate, "--out", str(tmp_path / "t1")]).exit_code == 0
     assert cli_runner.invoke(cli, [*translate, "--out", str(tmp_path / "t2"), "--lr", "1e-3",
-                                   "--schedule", "cosine"]).exit_code == 0
+                                   "--schedule", "cosine", "--clip-grad", "0.5"]).exit_code == 0
     first, second = (json.loads((tmp_path / run / "config.json").read_text()) for run in ("t1", "t2"))
     assert (first["lr"], first["schedule"], first["batch_size"], first["clip_grad"]) == (2e-4, "linear", 1, 0.0)
-    assert (second["lr"], second["schedule"], second["batch_size"]) == (1e-3, "cosine", 1)
+    assert (second["lr"], second["schedule"], second["batch_size"], second["clip_grad"]) == (1e-3, "cosine", 1, 0.5)
     result = cli_runner.invoke(cli, ["train", "denoise", "--data", str(training_folder), "--out", str(tmp_path / "d"),
                                      "--depth", "3", "--features", "8", *common])
     assert result.exit_code == 0, result.output
     denoise = json.loads((tmp_path / "d" / "config.json").read_text())
-    assert (denoise["lr"], denoise["schedule"], denoise["batch_size"]) == (1e-3, "cosine", 16)
+    assert (denoise["lr"], denoise["schedule"], denoise["batch_size"], denoise["clip_grad"]) == (1e-3, "cosine", 16, 1.0)

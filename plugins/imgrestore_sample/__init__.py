@@ -34,6 +34,8 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
                              help="Channels of the widest-resolution layer [default: 32]."),
                 click.Option(["--discriminator-features"], type=click.IntRange(1), default=None,
                              help="Channels of the DCGAN discriminator's first layer [default: 2 × --features]."),
+                click.Option(["--discriminator-norm"], type=click.Choice(["none", "spectral"]), default="none",
+                             show_default=True, help="Spectral normalisation of the DCGAN discriminator's weights."),
                 click.Option(["--evaluator"], type=click.Path(exists=True, dir_okay=False), default=None,
                              help="Classifier checkpoint that scores samples during training [default: the "
                              "shipped one for the data set]."),

@@ -119,7 +119,8 @@ class DCGANRecipe(_Generator):
 
     def extra_networks(self) -> dict[str, nn.Module]:
         width = int(self.options.get("discriminator_features") or 2 * self.features)
-        return {"discriminator": Discriminator(features=width, **self.sizes())}
+        spectral = self.options.get("discriminator_norm") == "spectral"
+        return {"discriminator": Discriminator(features=width, spectral=spectral, **self.sizes())}
 
     def phases(self) -> list[Phase]:
         return [Phase("generator", ("model",), betas=(0.5, 0.999)),
