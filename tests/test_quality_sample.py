@@ -20,9 +20,9 @@ SAMPLES = 10000
 
 
 @lru_cache(maxsize=None)
-def _score(set_name: str, kind: str) -> SampleScore:
+def _score(set_name: str, kind: str, seed: int = 0) -> SampleScore:
     dataset = DATASETS[set_name]
-    samples = imgrestore.sample_images(count=SAMPLES, seed=0, model=f"{kind}-{set_name}", device="cpu", batch_size=500)
+    samples = imgrestore.sample_images(count=SAMPLES, seed=seed, model=f"{kind}-{set_name}", device="cpu", batch_size=500)
     return Evaluator(shipped_evaluator(dataset)).score(samples.transpose(0, 3, 1, 2), shipped_statistics(dataset)["test"])
 
 
@@ -31,15 +31,19 @@ def _floor(set_name: str) -> float:
     return frechet_distance(statistics["train"], statistics["test"])
 
 
+BAR_SEEDS = (0, 1, 2)
 SHORTFALL = pytest.mark.xfail(strict=True, reason=(
-    "issue 6's MNIST confidence bar is not met by the shipped dcgan-digits (14k CPU steps, spectral-norm "
-    "discriminator): measured 88.6% of samples classified with p >= 0.9, bar 90% "
-    "(benchmarks/results/sample_quality.json)"))
+    "issue 6's MNIST confidence bar is met by the shipped dcgan-digits (14k CPU steps, width 64, spectral-norm "
+    "discriminator) on seed 0 with no margin (exactly 9,000 of 10,000 samples), but not on seeds 1 and 2 "
+    "(89.59%, 89.89%): 89.83% over the 30,000, bar 90%"))
 
 
 @SHORTFALL
 def test_issue_bar_digit_dcgan_samples_are_confidently_classified() -> None:
-    assert _score("digits", "dcgan").confident >= 0.90
+    """Over three seeds' 30,000 samples: on 10,000 the share moves by about ±0.3 points from seed
+    to seed, so one seed alone can meet the bar by chance."""
+    shares = [_score("digits", "dcgan", seed).confident for seed in BAR_SEEDS]
+    assert sum(shares) / len(shares) >= 0.90, shares
 
 
 def test_issue_bar_digit_dcgan_covers_every_class_evenly() -> None:
@@ -53,9 +57,9 @@ def test_issue_bar_digit_dcgan_is_within_ten_times_the_real_floor() -> None:
 
 def test_digit_dcgan_keeps_what_it_reached() -> None:
     """Guards on the shipped model's measured confidence (see SHORTFALL), so a worse retrain fails:
-    ≥ 87% confident (measured 88.6%) and more confident than the VAE, whose classes are less even."""
+    ≥ 89% confident on seed 0 (measured 90.0%) and more confident than the VAE, whose classes are less even."""
     gan, vae = _score("digits", "dcgan"), _score("digits", "vae")
-    assert gan.confident >= 0.87 and gan.confident > vae.confident
+    assert gan.confident >= 0.89 and gan.confident > vae.confident
     assert max(gan.class_shares) - min(gan.class_shares) < max(vae.class_shares) - min(vae.class_shares)
 
 
