@@ -68,6 +68,8 @@ class BatchOptions:
     skip_existing: bool = False
     quality: int = 95
     ensemble: bool = False
+    strip_metadata: bool = False
+    """Write no ICC profile or EXIF (by default the input's are carried over: imgrestore.metadata)."""
 
 
 class _Progress:
@@ -118,6 +120,8 @@ def run_jobs(
     def save(item: _Prepared, output: np.ndarray | Picture) -> None:
         try:
             result = output if isinstance(output, Picture) else runner.finish(output, item.picture)
+            if options.strip_metadata:
+                result = replace(result, metadata=None)
             write_image(item.job.destination, result, quality=options.quality)
         except Exception as error:  # an unwritable file must not stop the others
             fail(item.job, f"cannot write {item.job.destination}: {_reason(error)}")

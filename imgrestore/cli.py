@@ -97,6 +97,9 @@ def _inference_command(spec: TaskSpec) -> click.Command:
         click.Option(["--format", "output_format"], type=click.Choice(["png", "jpg", "tif", "webp", "bmp"]),
                      default=None, help="Output format for a folder run [default: the input's]."),
         _quality_option(),
+        click.Option(["--strip-metadata"], is_flag=True,
+                     help="Write no colour profile or EXIF [default: the input's are kept in JPEG, PNG and WebP "
+                     "outputs, with EXIF orientation set upright and the pixel size updated]."),
         click.Option(["--workers"], type=click.IntRange(1), default=2, show_default=True,
                      help="Threads decoding and encoding images."),
         click.Option(["-v", "--verbose"], is_flag=True, help="Show onnxruntime's messages and per-model details."),
@@ -149,6 +152,7 @@ def _run_inference(spec: TaskSpec, values: dict[str, Any]) -> None:
     options = BatchOptions(
         batch_size=values["batch_size"], tile=values["tile"], workers=values["workers"],
         skip_existing=values["skip_existing"], quality=values["quality"], ensemble=values.get("ensemble", False),
+        strip_metadata=values["strip_metadata"],
     )
     show = sys.stderr.isatty()
     with click.progressbar(length=len(plan.jobs), label=spec.name, file=sys.stderr, hidden=not show) as bar:

@@ -1,8 +1,10 @@
 """Reading and writing images without losing what they had.
 
 Decoding is OpenCV's (it keeps 16-bit samples and alpha, which Pillow does not for RGB), EXIF
-orientation comes from Pillow's header parser (OpenCV's IMREAD_UNCHANGED ignores it). A picture
-is kept as colour (gray or RGB) plus an optional alpha plane, in the sample type it came in.
+orientation, the ICC profile and the EXIF block come from Pillow's header parser (OpenCV's
+IMREAD_UNCHANGED ignores them); `imgrestore.metadata` says what is carried to the output.
+A picture is kept as colour (gray or RGB) plus an optional alpha plane, in the sample type it
+came in.
 
 Alpha policy: models see only the colour channels; the alpha plane is carried beside them and put
 back unchanged when the output has the input's size, or resized (bicubic) when the task scales.
@@ -10,22 +12,22 @@ back unchanged when the output has the input's size, or resized (bicubic) when t
 
 from __future__ import annotations
 
-import io
 import os
 import struct
 import threading
 import uuid
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from imgrestore.metadata import ImageMetadata, embed_metadata, read_metadata
+
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"})
 _LOSSY_8BIT = frozenset({".jpg", ".jpeg", ".webp", ".bmp"})
 _NO_ALPHA = frozenset({".jpg", ".jpeg"})
-EXIF_ORIENTATION_TAG = 0x0112
 
 
 class ImageReadError(ValueError):
@@ -39,11 +41,13 @@ class Picture:
     color: H×W×C, C = 1 (gray) or 3 (RGB order), dtype uint8 or uint16.
     alpha: H×W of the same dtype, or None.
     mask: H×W bool (True = fill), for tasks that take a mask; or None.
+    metadata: the input file's ICC profile and EXIF, written into the output; or None.
     """
 
     color: np.ndarray
     alpha: np.ndarray | None = None
     mask: np.ndarray | None = None
+    metadata: ImageMetadata | None = None
 
     @property
     def max_value(self) -> int:
@@ -118,13 +122,13 @@ def decode_image(data: bytes) -> Picture:
     if decoded.dtype not in (np.uint8, np.uint16):
         raise ImageReadError(f"unsupported sample type {decoded.dtype} (8- and 16-bit are supported)")
     picture = _split_channels(decoded, gray_alpha=_is_png_gray_alpha(data))
-    orientation = _exif_orientation(data)
+    orientation, metadata = read_metadata(data)
     if orientation not in (None, 1):
         picture = Picture(
             color=apply_orientation(picture.color, orientation),
             alpha=None if picture.alpha is None else apply_orientation(picture.alpha, orientation),
         )
-    return picture
+    return replace(picture, metadata=metadata)
 
 
 def _check_complete(data: bytes) -> None:
@@ -156,15 +160,6 @@ def _split_channels(decoded: np.ndarray, gray_alpha: bool) -> Picture:
     return Picture(color=cv2.cvtColor(decoded[:, :, :3], cv2.COLOR_BGR2RGB), alpha=alpha)
 
 
-def _exif_orientation(data: bytes) -> int | None:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            return image.getexif().get(EXIF_ORIENTATION_TAG)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        return None
-
 
 def apply_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
     """Turn stored pixels upright according to the EXIF orientation tag (1..8)."""
@@ -188,14 +183,14 @@ def encode_image(picture: Picture, suffix: str, quality: int = 95) -> bytes:
     if suffix not in IMAGE_SUFFIXES:
         raise ValueError(f"cannot write {suffix!r} files (supported: {', '.join(sorted(IMAGE_SUFFIXES))})")
     if picture.color.dtype == np.uint16 and suffix in _LOSSY_8BIT:
-        picture = Picture(
-            color=picture.color_8bit(),
+        picture = replace(
+            picture, color=picture.color_8bit(),
             alpha=None if picture.alpha is None else np.round(picture.alpha / 257.0).astype(np.uint8),
         )
     alpha = None if suffix in _NO_ALPHA else picture.alpha
     gray = picture.channels == 1
     if gray and alpha is not None and suffix == ".png":
-        return _encode_gray_alpha_png(picture.color[:, :, 0], alpha)
+        return _with_metadata(_encode_gray_alpha_png(picture.color[:, :, 0], alpha), suffix, picture, True)
     if gray and alpha is None:
         pixels = picture.color[:, :, 0]
     else:
@@ -213,7 +208,11 @@ def encode_image(picture: Picture, suffix: str, quality: int = 95) -> bytes:
     ok, encoded = cv2.imencode(suffix, pixels, params)
     if not ok:
         raise ValueError(f"OpenCV could not encode a {suffix} image")
-    return encoded.tobytes()
+    return _with_metadata(encoded.tobytes(), suffix, picture, alpha is not None)
+
+
+def _with_metadata(encoded: bytes, suffix: str, picture: Picture, alpha: bool) -> bytes:
+    return embed_metadata(encoded, suffix, picture.metadata, picture.size, picture.channels, alpha)
 
 
 def _encode_gray_alpha_png(gray: np.ndarray, alpha: np.ndarray) -> bytes:

@@ -23,12 +23,12 @@ from imgrestore_stylize import PAINTINGS, STYLES
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 FEATURES = DATA / "features" / "vgg16_hed.npz"
 PHOTO = DATA / "style" / "content" / "golden_gate.jpg"
-SIZE = 192
+SIZE = 128  # long side: 300 L-BFGS iterations through VGG16 take ~45 s here on 2 cores (~95 s at 192)
 OVER_THE_BAR = {  # fast/optimize style loss, on the benchmark's 2 photos at 256 px, then here
-    "starry-night": "3.07× on the benchmark's photos, 2.80× here (0.092 against 0.033)",
-    "the-scream": "1.83× on the benchmark's photos, but 2.48× here (0.148 against 0.060)",
-    "shipwreck": "3.55× on the benchmark's photos, 2.70× here (0.099 against 0.037)",
-    "udnie": "1.96× on the benchmark's photos, but 2.69× here (0.124 against 0.046)",
+    "starry-night": "3.07× on the benchmark's photos, 2.64× here (0.114 against 0.043)",
+    "the-scream": "1.83× on the benchmark's photos, but 2.50× here (0.183 against 0.073)",
+    "shipwreck": "3.55× on the benchmark's photos, 2.63× here (0.139 against 0.053)",
+    "udnie": "1.96× on the benchmark's photos, but 2.65× here (0.149 against 0.056)",
 }
 
 

@@ -1,0 +1,204 @@
+"""The colour profile and EXIF block of an input file, carried to its output.
+
+Why: a photographer's camera and phone files carry an ICC profile (Display P3, Adobe RGB) and
+EXIF (camera, lens, date, GPS). Dropping the profile makes every viewer read the pixels as sRGB,
+which visibly shifts wide-gamut colours; dropping EXIF loses the record of the shot. So both are
+kept by default (`--strip-metadata` drops them, e.g. for data sets shared without GPS tags).
+
+What is written: the ICC profile unchanged when its colour space still matches the output (an RGB
+profile is not put on a gray image), and the EXIF block byte for byte except three values patched
+in place: Orientation becomes 1 (the reader already turned the pixels upright, and a viewer
+must not turn them again) and PixelXDimension/PixelYDimension become the output's size. Patching
+in place, rather than re-serialising with Pillow, keeps maker notes and tags Pillow does not know.
+
+Written into JPEG (APP1/APP2 segments), PNG (iCCP/eXIf chunks) and WebP (ICCP/EXIF chunks of the
+extended format). TIFF and BMP outputs get pixels only; a malformed block is dropped, never fatal.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+EXIF_ORIENTATION_TAG = 0x0112
+_EXIF_IFD_POINTER_TAG = 0x8769
+_PIXEL_X_DIMENSION_TAG = 0xA002
+_PIXEL_Y_DIMENSION_TAG = 0xA003
+_EXIF_PREFIX = b"Exif\x00\x00"
+_SHORT, _LONG = 3, 4
+_ICC_CHUNK = 65519  # largest ICC piece one JPEG APP2 segment holds
+_SEGMENT_MAX = 65533  # largest payload of one JPEG segment (its length field counts itself)
+
+
+@dataclass(frozen=True)
+class ImageMetadata:
+    """icc_profile: the embedded ICC profile. exif: the EXIF block as a TIFF structure (starting
+    b"II*\\0" or b"MM\\0*"), with Orientation already 1."""
+
+    icc_profile: bytes | None = None
+    exif: bytes | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.icc_profile or self.exif)
+
+
+def read_metadata(data: bytes) -> tuple[int | None, ImageMetadata | None]:
+    """(EXIF orientation 1..8 or None, what to carry to the output or None) from an encoded file.
+    Reads headers only (Pillow's parser), never the pixels."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            orientation = image.getexif().get(EXIF_ORIENTATION_TAG)
+            icc = image.info.get("icc_profile") or None
+            exif = image.info.get("exif") if isinstance(image.info.get("exif"), bytes) else None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return None, None
+    if exif is not None:
+        exif = _patched_exif(exif.removeprefix(_EXIF_PREFIX), {EXIF_ORIENTATION_TAG: 1})
+    metadata = ImageMetadata(icc_profile=icc, exif=exif)
+    return orientation, metadata if metadata else None
+
+
+def embed_metadata(encoded: bytes, suffix: str, metadata: ImageMetadata | None, size: tuple[int, int],
+                   channels: int, alpha: bool) -> bytes:
+    """`encoded` (a JPEG, PNG or WebP file of `size` = (height, width)) with `metadata` written in;
+    other formats, or no metadata, come back unchanged."""
+    if not metadata:
+        return encoded
+    icc = metadata.icc_profile if _profile_fits(metadata.icc_profile, channels) else None
+    exif = None
+    if metadata.exif:
+        height, width = size
+        exif = _patched_exif(metadata.exif, {_PIXEL_X_DIMENSION_TAG: width, _PIXEL_Y_DIMENSION_TAG: height})
+    if not icc and not exif:
+        return encoded
+    suffix = suffix.lower()
+    if suffix in (".jpg", ".jpeg"):
+        return _into_jpeg(encoded, icc, exif)
+    if suffix == ".png":
+        return _into_png(encoded, icc, exif)
+    if suffix == ".webp":
+        return _into_webp(encoded, icc, exif, size, alpha)
+    return encoded
+
+
+def _profile_fits(profile: bytes | None, channels: int) -> bool:
+    """The profile's data colour space (header bytes 16..20) matches the output's channels."""
+    if not profile or len(profile) < 128:
+        return False
+    return profile[16:20] == (b"GRAY" if channels == 1 else b"RGB ")
+
+
+# --- EXIF (a TIFF structure): patch SHORT/LONG values in place ---------------------------------
+
+
+def _patched_exif(tiff: bytes, values: dict[int, int]) -> bytes | None:
+    """`tiff` with the given tags of IFD0 or the Exif IFD set (where present and the value fits
+    their type); None when the structure is malformed."""
+    try:
+        order = {b"II": "<", b"MM": ">"}[tiff[:2]]
+        patched = bytearray(tiff)
+        (ifd0,) = struct.unpack_from(order + "I", tiff, 4)
+        entries = list(_entries(tiff, order, ifd0))
+        pointer = next((offset for tag, kind, offset in entries if tag == _EXIF_IFD_POINTER_TAG and kind == _LONG),
+                       None)
+        if pointer is not None:
+            (exif_ifd,) = struct.unpack_from(order + "I", tiff, pointer)
+            entries += list(_entries(tiff, order, exif_ifd))
+        for tag, kind, offset in entries:
+            if tag in values:
+                value = values[tag]
+                if kind == _SHORT and value <= 0xFFFF:
+                    struct.pack_into(order + "H", patched, offset, value)
+                elif kind == _LONG:
+                    struct.pack_into(order + "I", patched, offset, value)
+        return bytes(patched)
+    except (KeyError, struct.error):
+        return None
+
+
+def _entries(tiff: bytes, order: str, ifd: int) -> Iterator[tuple[int, int, int]]:
+    """(tag, type, offset of its inline value) of each count-1 entry of the IFD at `ifd`."""
+    (count,) = struct.unpack_from(order + "H", tiff, ifd)
+    for index in range(count):
+        entry = ifd + 2 + 12 * index
+        tag, kind, number = struct.unpack_from(order + "HHI", tiff, entry)
+        if number == 1:
+            yield tag, kind, entry + 8
+
+
+# --- containers --------------------------------------------------------------------------------
+
+
+def _into_jpeg(jpeg: bytes, icc: bytes | None, exif: bytes | None) -> bytes:
+    """APP1 (Exif) then APP2 (ICC_PROFILE, split into numbered pieces) after SOI and any APP0."""
+    position = 2
+    if jpeg[2:4] == b"\xff\xe0":
+        (length,) = struct.unpack_from(">H", jpeg, 4)
+        position = 4 + length
+    segments = b""
+    if exif and len(_EXIF_PREFIX) + len(exif) <= _SEGMENT_MAX:
+        segments += _jpeg_segment(0xE1, _EXIF_PREFIX + exif)
+    if icc:
+        pieces = [icc[start:start + _ICC_CHUNK] for start in range(0, len(icc), _ICC_CHUNK)]
+        if len(pieces) <= 255:
+            for number, piece in enumerate(pieces, 1):
+                segments += _jpeg_segment(0xE2, b"ICC_PROFILE\x00" + bytes([number, len(pieces)]) + piece)
+    return jpeg[:position] + segments + jpeg[position:]
+
+
+def _jpeg_segment(marker: int, payload: bytes) -> bytes:
+    return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
+
+
+def _into_png(png: bytes, icc: bytes | None, exif: bytes | None) -> bytes:
+    """iCCP and eXIf right after IHDR (both must precede the image data)."""
+    after_header = 8 + 8 + 13 + 4
+    chunks = b""
+    if icc:
+        chunks += _png_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc))
+    if exif:
+        chunks += _png_chunk(b"eXIf", exif)
+    return png[:after_header] + chunks + png[after_header:]
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def _into_webp(webp: bytes, icc: bytes | None, exif: bytes | None, size: tuple[int, int], alpha: bool) -> bytes:
+    """The extended format: VP8X (flags, canvas size), ICCP, the image chunks, EXIF."""
+    chunks = _riff_chunks(webp)
+    if chunks and chunks[0][0] == b"VP8X":
+        header = bytearray(chunks.pop(0)[1])
+    else:
+        height, width = size
+        header = bytearray(b"\x00" * 4 + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little"))
+        if alpha:
+            header[0] |= 0x10
+    header[0] |= (0x20 if icc else 0) | (0x08 if exif else 0)
+    body = _riff_chunk(b"VP8X", bytes(header))
+    if icc:
+        body += _riff_chunk(b"ICCP", icc)
+    body += b"".join(_riff_chunk(kind, payload) for kind, payload in chunks)
+    if exif:
+        body += _riff_chunk(b"EXIF", exif)
+    return b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WEBP" + body
+
+
+def _riff_chunks(webp: bytes) -> list[tuple[bytes, bytes]]:
+    chunks, position = [], 12
+    while position + 8 <= len(webp):
+        kind = webp[position:position + 4]
+        (length,) = struct.unpack_from("<I", webp, position + 4)
+        chunks.append((kind, webp[position + 8:position + 8 + length]))
+        position += 8 + length + (length & 1)
+    return chunks
+
+
+def _riff_chunk(kind: bytes, payload: bytes) -> bytes:
+    return kind + struct.pack("<I", len(payload)) + payload + (b"\x00" if len(payload) & 1 else b"")

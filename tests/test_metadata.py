@@ -1,0 +1,119 @@
+"""Colour profiles and EXIF travel from input to output: the profile unchanged (where it fits the
+output's colour space), EXIF with orientation upright and the pixel size updated, nothing with
+--strip-metadata, and a malformed block never costs the image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image, ImageCms
+
+from imgrestore.cli import cli
+from imgrestore.images import Picture, read_image, write_image
+from imgrestore.metadata import ImageMetadata
+
+ORIENTATION, MAKE, EXIF_IFD, PIXEL_X, PIXEL_Y = 0x0112, 0x010F, 0x8769, 0xA002, 0xA003
+
+
+@pytest.fixture(scope="module")
+def srgb_profile() -> bytes:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def _camera_exif(orientation: int, width: int, height: int) -> Image.Exif:
+    exif = Image.Exif()
+    exif[ORIENTATION], exif[MAKE] = orientation, "TestCam"
+    details = exif.get_ifd(EXIF_IFD)
+    details[PIXEL_X], details[PIXEL_Y] = width, height
+    return exif
+
+
+def _metadata_of(path: Path) -> tuple[bytes | None, Image.Exif, tuple[int, int]]:
+    with Image.open(path) as image:
+        return image.info.get("icc_profile"), image.getexif(), image.size
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".webp"])
+def test_denoise_keeps_profile_and_exif(tmp_path: Path, astronaut: np.ndarray, srgb_profile: bytes,
+                                        suffix: str) -> None:
+    """A camera file stored on its side (orientation 6): the output is upright, says so, and keeps
+    the profile and the camera's tags, with the pixel size of what was written."""
+    stored = astronaut[:96, :160]
+    (tmp_path / "in").mkdir()
+    Image.fromarray(stored).save(tmp_path / "in" / f"shot{suffix}", exif=_camera_exif(6, 160, 96),
+                                 icc_profile=srgb_profile, quality=95)
+    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "in"), str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+
+    icc, exif, size = _metadata_of(tmp_path / "out" / f"shot{suffix}")
+    assert icc == srgb_profile
+    assert exif[ORIENTATION] == 1 and exif[MAKE] == "TestCam"
+    assert size == (96, 160)  # upright: the stored 160×96 turned a quarter
+    assert (exif.get_ifd(EXIF_IFD)[PIXEL_X], exif.get_ifd(EXIF_IFD)[PIXEL_Y]) == size
+
+
+def test_strip_metadata_writes_none(tmp_path: Path, astronaut: np.ndarray, srgb_profile: bytes) -> None:
+    (tmp_path / "in").mkdir()
+    Image.fromarray(astronaut[:64, :64]).save(tmp_path / "in" / "shot.jpg", exif=_camera_exif(1, 64, 64),
+                                              icc_profile=srgb_profile)
+    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "in"), str(tmp_path / "out"), "--strip-metadata"])
+    assert result.exit_code == 0, result.output
+    icc, exif, _ = _metadata_of(tmp_path / "out" / "shot.jpg")
+    assert icc is None and len(exif) == 0
+
+
+def test_size_tags_follow_the_output(tmp_path: Path, astronaut: np.ndarray, srgb_profile: bytes) -> None:
+    """A task that changes the size (here a 2× result written directly) updates the EXIF size."""
+    Image.fromarray(astronaut[:40, :50]).save(tmp_path / "small.png", exif=_camera_exif(1, 50, 40),
+                                              icc_profile=srgb_profile)
+    picture = read_image(tmp_path / "small.png")
+    enlarged = Picture(color=np.repeat(np.repeat(picture.color, 2, 0), 2, 1), metadata=picture.metadata)
+    write_image(tmp_path / "large.jpg", enlarged)
+    _, exif, size = _metadata_of(tmp_path / "large.jpg")
+    assert size == (100, 80)
+    assert (exif.get_ifd(EXIF_IFD)[PIXEL_X], exif.get_ifd(EXIF_IFD)[PIXEL_Y]) == (100, 80)
+
+
+def test_rgb_profile_is_not_put_on_a_gray_image(tmp_path: Path, srgb_profile: bytes) -> None:
+    gray = Picture(color=np.full((8, 8, 1), 128, np.uint8), metadata=ImageMetadata(icc_profile=srgb_profile))
+    write_image(tmp_path / "gray.png", gray)
+    assert _metadata_of(tmp_path / "gray.png")[0] is None
+    rgb = Picture(color=np.full((8, 8, 3), 128, np.uint8), metadata=ImageMetadata(icc_profile=srgb_profile))
+    write_image(tmp_path / "rgb.png", rgb)
+    assert _metadata_of(tmp_path / "rgb.png")[0] == srgb_profile
+
+
+def test_webp_with_alpha_keeps_alpha_and_metadata(tmp_path: Path, astronaut: np.ndarray,
+                                                  srgb_profile: bytes) -> None:
+    alpha = np.tile(np.linspace(0, 255, 48).astype(np.uint8), (32, 1))
+    picture = Picture(color=astronaut[:32, :48], alpha=alpha,
+                      metadata=ImageMetadata(icc_profile=srgb_profile))
+    for quality in (90, 101):  # lossy (VP8 + ALPH) and lossless (VP8L)
+        path = tmp_path / f"q{quality}.webp"
+        write_image(path, picture, quality=quality)
+        back = read_image(path)
+        assert np.abs(back.alpha.astype(int) - alpha).max() <= 2
+        assert back.metadata is not None and back.metadata.icc_profile == srgb_profile
+
+
+def test_sixteen_bit_png_keeps_metadata(tmp_path: Path, srgb_profile: bytes) -> None:
+    color = np.random.default_rng(0).integers(0, 65535, (20, 30, 3), endpoint=True).astype(np.uint16)
+    write_image(tmp_path / "deep.png", Picture(color=color, metadata=ImageMetadata(icc_profile=srgb_profile)))
+    back = read_image(tmp_path / "deep.png")
+    np.testing.assert_array_equal(back.color, color)
+    assert back.metadata is not None and back.metadata.icc_profile == srgb_profile
+
+
+def test_malformed_exif_is_dropped_not_fatal(tmp_path: Path, astronaut: np.ndarray) -> None:
+    """An APP1 block that claims to be EXIF but holds no TIFF structure: the pixels still load."""
+    Image.fromarray(astronaut[:32, :32]).save(tmp_path / "plain.jpg")
+    data = (tmp_path / "plain.jpg").read_bytes()
+    payload = b"Exif\x00\x00" + b"XX" + b"\x00" * 30
+    broken = data[:2] + b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload + data[2:]
+    (tmp_path / "broken.jpg").write_bytes(broken)
+    picture = read_image(tmp_path / "broken.jpg")
+    assert picture.size == (32, 32)
+    assert picture.metadata is None or picture.metadata.exif is None
