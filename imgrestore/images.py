@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from imgrestore.metadata import ImageMetadata, embed_metadata, read_metadata
+from imgrestore.metadata import ImageMetadata, embed_metadata, png_chunk, read_metadata
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"})
 _LOSSY_8BIT = frozenset({".jpg", ".jpeg", ".webp", ".bmp"})
@@ -123,12 +123,13 @@ def decode_image(data: bytes) -> Picture:
         raise ImageReadError(f"unsupported sample type {decoded.dtype} (8- and 16-bit are supported)")
     picture = _split_channels(decoded, gray_alpha=_is_png_gray_alpha(data))
     orientation, metadata = read_metadata(data)
-    if orientation not in (None, 1):
-        picture = Picture(
-            color=apply_orientation(picture.color, orientation),
-            alpha=None if picture.alpha is None else apply_orientation(picture.alpha, orientation),
-        )
-    return replace(picture, metadata=metadata)
+    if orientation in (None, 1):
+        return replace(picture, metadata=metadata)
+    return Picture(
+        color=apply_orientation(picture.color, orientation),
+        alpha=None if picture.alpha is None else apply_orientation(picture.alpha, orientation),
+        metadata=metadata,
+    )
 
 
 def _check_complete(data: bytes) -> None:
@@ -160,7 +161,6 @@ def _split_channels(decoded: np.ndarray, gray_alpha: bool) -> Picture:
     return Picture(color=cv2.cvtColor(decoded[:, :, :3], cv2.COLOR_BGR2RGB), alpha=alpha)
 
 
-
 def apply_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
     """Turn stored pixels upright according to the EXIF orientation tag (1..8)."""
     transforms = {
@@ -188,13 +188,21 @@ def encode_image(picture: Picture, suffix: str, quality: int = 95) -> bytes:
             alpha=None if picture.alpha is None else np.round(picture.alpha / 257.0).astype(np.uint8),
         )
     alpha = None if suffix in _NO_ALPHA else picture.alpha
-    gray = picture.channels == 1
-    if gray and alpha is not None and suffix == ".png":
-        return _with_metadata(_encode_gray_alpha_png(picture.color[:, :, 0], alpha), suffix, picture, True)
-    if gray and alpha is None:
-        pixels = picture.color[:, :, 0]
+    # gray is written as gray unless a format without gray+alpha must take RGBA (JPEG has no alpha)
+    stays_gray = picture.channels == 1 and (alpha is None or suffix == ".png")
+    if stays_gray and alpha is not None:
+        encoded = _encode_gray_alpha_png(picture.color[:, :, 0], alpha)
     else:
-        rgb = np.repeat(picture.color, 3, axis=2) if gray else picture.color
+        encoded = _encode_with_opencv(picture.color, alpha, suffix, quality)
+    return embed_metadata(encoded, suffix, picture.metadata, picture.size, channels=1 if stays_gray else 3,
+                          alpha=alpha is not None)
+
+
+def _encode_with_opencv(color: np.ndarray, alpha: np.ndarray | None, suffix: str, quality: int) -> bytes:
+    if color.shape[2] == 1 and alpha is None:
+        pixels = color[:, :, 0]
+    else:
+        rgb = np.repeat(color, 3, axis=2) if color.shape[2] == 1 else color
         pixels = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
         if alpha is not None:
             pixels = np.dstack([pixels, alpha])
@@ -208,11 +216,7 @@ def encode_image(picture: Picture, suffix: str, quality: int = 95) -> bytes:
     ok, encoded = cv2.imencode(suffix, pixels, params)
     if not ok:
         raise ValueError(f"OpenCV could not encode a {suffix} image")
-    return _with_metadata(encoded.tobytes(), suffix, picture, alpha is not None)
-
-
-def _with_metadata(encoded: bytes, suffix: str, picture: Picture, alpha: bool) -> bytes:
-    return embed_metadata(encoded, suffix, picture.metadata, picture.size, picture.channels, alpha)
+    return encoded.tobytes()
 
 
 def _encode_gray_alpha_png(gray: np.ndarray, alpha: np.ndarray) -> bytes:
@@ -222,13 +226,9 @@ def _encode_gray_alpha_png(gray: np.ndarray, alpha: np.ndarray) -> bytes:
     depth = 16 if gray.dtype == np.uint16 else 8
     pixels = np.dstack([gray, alpha]).astype(">u2" if depth == 16 else np.uint8)
     rows = np.concatenate([np.zeros((height, 1), np.uint8), pixels.reshape(height, -1).view(np.uint8)], axis=1)
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
     header = struct.pack(">IIBBBBB", width, height, depth, 4, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows.tobytes(), 6))
-            + chunk(b"IEND", b""))
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header)
+            + png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)) + png_chunk(b"IEND", b""))
 
 
 def write_atomic(path: str | Path, data: bytes) -> None:

@@ -52,13 +52,15 @@ def read_metadata(data: bytes) -> tuple[int | None, ImageMetadata | None]:
 
     try:
         with Image.open(io.BytesIO(data)) as image:
-            orientation = image.getexif().get(EXIF_ORIENTATION_TAG)
-            icc = image.info.get("icc_profile") or None
-            exif = image.info.get("exif") if isinstance(image.info.get("exif"), bytes) else None
+            icc, exif = image.info.get("icc_profile") or None, image.info.get("exif")
+            # Pillow's PNG getexif() decodes the whole image when the header holds no eXIf chunk
+            orientation = image.getexif().get(EXIF_ORIENTATION_TAG) if image.format != "PNG" or exif else None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return None, None
-    if exif is not None:
+    if isinstance(exif, bytes):
         exif = _patched_exif(exif.removeprefix(_EXIF_PREFIX), {EXIF_ORIENTATION_TAG: 1})
+    else:
+        exif = None
     metadata = ImageMetadata(icc_profile=icc, exif=exif)
     return orientation, metadata if metadata else None
 
@@ -160,13 +162,14 @@ def _into_png(png: bytes, icc: bytes | None, exif: bytes | None) -> bytes:
     after_header = 8 + 8 + 13 + 4
     chunks = b""
     if icc:
-        chunks += _png_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc))
+        chunks += png_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc))
     if exif:
-        chunks += _png_chunk(b"eXIf", exif)
+        chunks += png_chunk(b"eXIf", exif)
     return png[:after_header] + chunks + png[after_header:]
 
 
-def _png_chunk(kind: bytes, body: bytes) -> bytes:
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    """One PNG chunk: length, type, body, CRC of type and body."""
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 

@@ -117,3 +117,14 @@ def test_malformed_exif_is_dropped_not_fatal(tmp_path: Path, astronaut: np.ndarr
     picture = read_image(tmp_path / "broken.jpg")
     assert picture.size == (32, 32)
     assert picture.metadata is None or picture.metadata.exif is None
+
+
+def test_gray_with_alpha_written_as_rgba_takes_the_rgb_profile(tmp_path: Path, srgb_profile: bytes) -> None:
+    """WebP has no gray+alpha, so such a picture is written as RGBA: the profile must fit what was
+    written (RGB), not the picture's one channel."""
+    picture = Picture(color=np.full((8, 8, 1), 90, np.uint8), alpha=np.full((8, 8), 200, np.uint8),
+                      metadata=ImageMetadata(icc_profile=srgb_profile))
+    write_image(tmp_path / "gray_alpha.webp", picture, quality=101)
+    with Image.open(tmp_path / "gray_alpha.webp") as image:
+        assert image.mode == "RGBA"
+        assert image.info.get("icc_profile") == srgb_profile
