@@ -73,15 +73,19 @@ class PerceptualLoss(nn.Module):
         with torch.no_grad():
             return self.features(content)[CONTENT_LAYER].float()
 
+    def style_by_layer(self, activations: dict[str, torch.Tensor]) -> torch.Tensor:
+        """len(STYLE_LAYERS)×N: each style layer's relative Gram error (the style loss is their mean).
+        Apart, they show which scale of the painting an output misses."""
+        return torch.stack([
+            (gram(activations[name]) - getattr(self, f"gram_{name}")).pow(2).mean((1, 2)) / getattr(self, f"energy_{name}")
+            for name in STYLE_LAYERS
+        ])
+
     def forward(self, output: torch.Tensor, content_activation: torch.Tensor) -> Losses:
         activations = self.features(output)
         content = activations[CONTENT_LAYER].float()
         content_loss = (content - content_activation).pow(2).mean((1, 2, 3)) / content_activation.pow(2).mean((1, 2, 3))
-        style = torch.stack([
-            (gram(activations[name]) - getattr(self, f"gram_{name}")).pow(2).mean((1, 2)) / getattr(self, f"energy_{name}")
-            for name in STYLE_LAYERS
-        ]).mean(0)
-        return Losses(content_loss, style, total_variation(output))
+        return Losses(content_loss, self.style_by_layer(activations).mean(0), total_variation(output))
 
 
 def total_variation(image: torch.Tensor) -> torch.Tensor:
