@@ -73,11 +73,15 @@ class PerceptualLoss(nn.Module):
         with torch.no_grad():
             return self.features(content)[CONTENT_LAYER].float()
 
+    def painting_gram(self, layer: str) -> torch.Tensor:
+        """1×C×C: the style image's Gram matrix at one of STYLE_LAYERS."""
+        return getattr(self, f"gram_{layer}")
+
     def style_by_layer(self, activations: dict[str, torch.Tensor]) -> torch.Tensor:
         """len(STYLE_LAYERS)×N: each style layer's relative Gram error (the style loss is their mean).
         Apart, they show which scale of the painting an output misses."""
         return torch.stack([
-            (gram(activations[name]) - getattr(self, f"gram_{name}")).pow(2).mean((1, 2)) / getattr(self, f"energy_{name}")
+            (gram(activations[name]) - self.painting_gram(name)).pow(2).mean((1, 2)) / getattr(self, f"energy_{name}")
             for name in STYLE_LAYERS
         ])
 
