@@ -21,7 +21,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:  # torch only when the benchmark runs, as elsewhere in benchmarks/
+    import torch
+
+    from imgrestore_stylize.losses import PerceptualLoss
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import data_root, save  # noqa: E402
@@ -30,7 +37,7 @@ import imgrestore  # noqa: E402
 from imgrestore.images import to_uint8  # noqa: E402
 
 
-def layer_rows(perceptual, image) -> dict[str, dict[str, float]]:
+def layer_rows(perceptual: "PerceptualLoss", image: "torch.Tensor") -> dict[str, dict[str, float]]:
     """Per style layer of a 1×3×H×W image: relative Gram error, norm ratio and cosine against the painting."""
     import torch
 

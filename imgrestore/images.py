@@ -123,13 +123,11 @@ def decode_image(data: bytes) -> Picture:
         raise ImageReadError(f"unsupported sample type {decoded.dtype} (8- and 16-bit are supported)")
     picture = _split_channels(decoded, gray_alpha=_is_png_gray_alpha(data))
     orientation, metadata = read_metadata(data)
+    picture = replace(picture, metadata=metadata)
     if orientation in (None, 1):
-        return replace(picture, metadata=metadata)
-    return Picture(
-        color=apply_orientation(picture.color, orientation),
-        alpha=None if picture.alpha is None else apply_orientation(picture.alpha, orientation),
-        metadata=metadata,
-    )
+        return picture
+    return replace(picture, color=apply_orientation(picture.color, orientation),
+                   alpha=None if picture.alpha is None else apply_orientation(picture.alpha, orientation))
 
 
 def _check_complete(data: bytes) -> None:
