@@ -132,7 +132,7 @@ def _run_inference(spec: TaskSpec, values: dict[str, Any]) -> None:
 
     task_options = {p.name: values[p.name] for p in spec.options}
     masks = None
-    if "mask" in spec.inputs:
+    if "mask" in spec.inputs and (values["masks"] or values["mask"] or values["mask_from_alpha"]):
         try:
             masks = MaskSource(values["masks"], values["mask"], values["mask_from_alpha"])
         except ValueError as error:
@@ -142,6 +142,12 @@ def _run_inference(spec: TaskSpec, values: dict[str, Any]) -> None:
                             verbose=values["verbose"], masks=masks)
     except (ValueError, FileNotFoundError) as error:  # a method's missing input (e.g. a feature network)
         raise click.UsageError(str(error)) from None
+    try:
+        model = runner.preload()
+    except Exception as error:  # an unknown --model/--style, a file that is not an imgrestore model
+        raise click.UsageError(str(error)) from None
+    if masks is None and model is not None and model.info.input("mask") is not None:
+        raise click.UsageError("this model fills what a mask marks: give --masks DIR, --mask FILE or --mask-from-alpha")
     try:
         plan = plan_jobs(values["input"], values["output"], values["recursive"], values["output_format"])
     except (FileNotFoundError, ValueError) as error:

@@ -12,6 +12,7 @@ back unchanged when the output has the input's size, or resized (bicubic) when t
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 import threading
@@ -116,6 +117,7 @@ def decode_image(data: bytes) -> Picture:
     if not data:
         raise ImageReadError("empty file")
     _check_complete(data)
+    _check_single_frame(data)
     decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if decoded is None or decoded.size == 0:
         raise ImageReadError("not a decodable image (corrupt or unsupported format)")
@@ -136,6 +138,29 @@ def _check_complete(data: bytes) -> None:
         raise ImageReadError("truncated JPEG (no end-of-image marker)")
     if data[:8] == b"\x89PNG\r\n\x1a\n" and b"IEND" not in data[-64:]:
         raise ImageReadError("truncated PNG (no IEND chunk)")
+
+
+_MULTI_FRAME_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+", b"\x89PNG\r\n\x1a\n", b"RIFF")
+
+
+def _check_single_frame(data: bytes) -> None:
+    """OpenCV decodes only the first page of a multi-page TIFF and the first frame of an animated
+    PNG or WebP. Writing that frame alone would drop the rest without a word, so such a file is
+    refused by name (the batch goes on) and the user can split it and run the pages."""
+    if not data.startswith(_MULTI_FRAME_SIGNATURES):
+        return
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            frames, kind = getattr(image, "n_frames", 1), image.format
+    except Exception:  # Pillow cannot parse it: not its call, the decoder below gives the reason
+        return
+    if frames > 1:
+        what = "pages (multi-page TIFF)" if kind == "TIFF" else f"frames (animated {kind})"
+        raise ImageReadError(f"{frames} {what}: only single-image files are processed, and keeping "
+                             "the first alone would lose the rest; split it into one file per "
+                             "page or frame first")
 
 
 def _is_png_gray_alpha(data: bytes) -> bool:

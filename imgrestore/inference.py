@@ -76,7 +76,22 @@ class TaskRunner:
         """The session for this picture (`--model FILE` wins over the task's choice). Thread-safe."""
         if self._engine is not None:
             return self._engine
-        key = str(self.model_path or self.model_name or self._select(self.options, picture))
+        return self._load(str(self.model_path or self.model_name or self._select(self.options, picture)))
+
+    def preload(self) -> OnnxModel | None:
+        """The model the options pick without seeing a picture, loaded now (and kept for the
+        batch): the CLI calls this first so that a wrong --model or --style, a file that cannot
+        load or a forgotten mask is one clear error before the batch, not a failure per file.
+        None when the plugin's choice needs the picture."""
+        if self._engine is not None:
+            return self._engine
+        try:
+            key = str(self.model_path or self.model_name or self._select(self.options, None))
+        except Exception:  # a plugin that chooses by the picture: every file loads its own
+            return None
+        return self._load(key)
+
+    def _load(self, key: str) -> OnnxModel:
         with self._lock:
             if key in self._failed:  # a model that cannot load fails every file the same way, at once
                 raise self._failed[key]

@@ -152,6 +152,14 @@ class OnnxModel:
         tile = DEFAULT_TILE.get(self.provider, DEFAULT_GPU_TILE)
         return tile // 4 if self.info.scale > 1 else tile
 
+    def smallest_side(self) -> int:
+        """The side a tiny image (an icon, a 1-pixel strip) is padded up to. Reflection padding
+        inside a network fails on a side not larger than the pad: the usual pads are 3-4 px at
+        full resolution (7×7 and 9×9 convolutions), 7 px for 8×8 patches and 1 px on the coarsest
+        grid, which 8 px and two cells of that grid cover. Larger images are never touched."""
+        multiple = self.info.size_multiple
+        return -(-max(8, 2 * multiple) // multiple) * multiple
+
     def run(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         """Run a batch (every input with a leading batch axis); spatial inputs are padded to the
         model's size multiple here and the output cropped back, so callers never think about it."""
@@ -163,7 +171,7 @@ class OnnxModel:
             value = np.ascontiguousarray(value, dtype=np.float32)
             if name in spatial:
                 height, width = value.shape[2], value.shape[3]
-                value = pad_to_multiple(value, multiple)
+                value = pad_to_multiple(value, multiple, minimum=self.smallest_side())
             feed[name] = value
         output = self.session.run([self.info.output], feed)[0]
         if height is not None:
@@ -260,10 +268,12 @@ def _tile_rows(tiles: list[Tile]) -> list[list[Tile]]:
     return list(rows.values())
 
 
-def pad_to_multiple(batch: np.ndarray, multiple: int) -> np.ndarray:
-    """Pad N×C×H×W at the bottom and right (mirrored) so H and W are multiples of `multiple`."""
+def pad_to_multiple(batch: np.ndarray, multiple: int, minimum: int = 0) -> np.ndarray:
+    """Pad N×C×H×W at the bottom and right (mirrored) so H and W are multiples of `multiple`
+    and at least `minimum`."""
     height, width = batch.shape[2], batch.shape[3]
-    pad_h, pad_w = (-height) % multiple, (-width) % multiple
+    pad_h, pad_w = (-max(height, minimum)) % multiple, (-max(width, minimum)) % multiple
+    pad_h, pad_w = pad_h + max(minimum - height, 0), pad_w + max(minimum - width, 0)
     if not (pad_h or pad_w):
         return batch
     mode = "reflect" if height > pad_h and width > pad_w else "edge"

@@ -47,9 +47,11 @@ def test_python_dash_m() -> None:
     assert done.returncode == 0 and "denoise" in done.stdout
 
 
-def test_unknown_model_name_is_a_clear_per_file_error(tmp_path, astronaut) -> None:
+def test_unknown_model_name_is_one_clear_error_before_the_batch(tmp_path, astronaut) -> None:
     from imgrestore.images import Picture, write_image
 
-    write_image(tmp_path / "a.png", Picture(color=astronaut[:32, :32]))
-    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "a.png"), str(tmp_path / "o.png"), "--model", "nope"])
-    assert result.exit_code == 1 and "no shipped model named 'nope'" in result.output
+    for name in ("a.png", "b.png"):
+        write_image(tmp_path / "in" / name, Picture(color=astronaut[:32, :32]))
+    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "in"), str(tmp_path / "out"), "--model", "nope"])
+    assert result.exit_code == 2 and result.output.count("no shipped model named 'nope'") == 1
+    assert not (tmp_path / "out").exists()

@@ -93,6 +93,19 @@ def test_truncated(tmp_path: Path, astronaut: np.ndarray, suffix: str, kind: str
         read_image(tmp_path / f"cut{suffix}")
 
 
+@pytest.mark.parametrize("kind,suffix,what", [("TIFF", ".tif", "2 pages"), ("PNG", ".png", "2 frames"),
+                                              ("WEBP", ".webp", "2 frames")])
+def test_multi_frame_files_are_refused_not_cut_to_one(tmp_path: Path, astronaut: np.ndarray, kind: str,
+                                                      suffix: str, what: str) -> None:
+    frames = [Image.fromarray(astronaut[:64, :64]), Image.fromarray(astronaut[64:128, :64])]
+    path = tmp_path / f"stack{suffix}"
+    frames[0].save(path, format=kind, save_all=True, append_images=frames[1:])
+    with pytest.raises(ImageReadError, match=what):
+        read_image(path)
+    frames[0].save(path, format=kind)  # the same file with one frame reads as before
+    assert read_image(path).size == (64, 64)
+
+
 def test_write_is_atomic_and_leaves_no_temporary(tmp_path: Path, camera: np.ndarray) -> None:
     target = tmp_path / "out" / "camera.png"
     write_image(target, Picture(color=camera[:, :, None]))

@@ -125,8 +125,14 @@ def test_missing_and_mismatched_masks_fail_per_file(invert_model, tmp_path: Path
 
 
 def test_exactly_one_mask_source(invert_model, tmp_path: Path, astronaut) -> None:
+    """A model with a mask input and no mask given is one usage error before the batch, not a
+    failure per file; two sources are ambiguous."""
     write_image(tmp_path / "in" / "a.png", Picture(color=astronaut[:40, :50]))
     code, output = _run(str(tmp_path / "in"), str(tmp_path / "out"), "--model", str(invert_model))
+    assert code == 2 and "give --masks DIR, --mask FILE or --mask-from-alpha" in output
+    assert not (tmp_path / "out").exists()
+    code, output = _run(str(tmp_path / "in"), str(tmp_path / "out"), "--mask-from-alpha",
+                        "--mask", str(tmp_path / "in" / "a.png"), "--model", str(invert_model))
     assert code == 2 and "give exactly one of" in output
     code, output = _run(str(tmp_path / "in"), str(tmp_path / "out"), "--mask-from-alpha", "--model", str(invert_model))
     assert code == 1 and "has no alpha channel" in output

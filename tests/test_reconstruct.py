@@ -122,3 +122,12 @@ def test_cli_fills_a_folder_and_refuses_masks_when_denoising(tiny_models, tmp_pa
                                       "--masks", str(masks), "--sigma", "10", "--model", str(tiny_models["denoise"][1])])
     assert result.exit_code == 1
     assert "coffee.png" in result.output and "--mode fill" in result.output
+
+    # denoising needs no mask (the task's default mode), filling does: one usage error up front
+    result = CliRunner().invoke(cli, ["reconstruct", str(source), str(tmp_path / "plain"), "--sigma", "10",
+                                      "--model", str(tiny_models["denoise"][1])])
+    assert result.exit_code == 0, result.output
+    assert read_image(tmp_path / "plain" / "coffee.png").size == (80, 120)
+    result = CliRunner().invoke(cli, ["reconstruct", str(source), str(tmp_path / "unfilled"), "--mode", "fill",
+                                      "--model", str(tiny_models["fill"][1])])
+    assert result.exit_code == 2 and "--masks DIR" in result.output
