@@ -35,10 +35,13 @@ def plan_jobs(source: Path, destination: Path, recursive: bool = False, output_f
     if source.is_file():
         if destination.suffix.lower() in IMAGE_SUFFIXES and not destination.is_dir():
             return JobPlan([Job(source, destination, Path(source.name))], [])
+        if destination.is_file():
+            raise ValueError(f"output {destination} is an existing file without an image suffix: name the "
+                             "output file with one (.png, .jpg, ...) or give a folder")
         return JobPlan([Job(source, _with_suffix(destination / source.name, suffix), Path(source.name))], [])
     if not source.is_dir():
         raise FileNotFoundError(f"input not found: {source}")
-    if destination.suffix.lower() in IMAGE_SUFFIXES and not destination.is_dir():
+    if (destination.suffix.lower() in IMAGE_SUFFIXES and not destination.is_dir()) or destination.is_file():
         raise ValueError(f"input {source} is a folder, so the output must be a folder, not {destination}")
     walker = source.rglob("*") if recursive else source.iterdir()
     output_root = destination.resolve()

@@ -124,6 +124,19 @@ def test_output_folder_inside_input_is_not_read_back(tmp_path: Path, astronaut: 
     assert plan.jobs[0].destination == source / "clean" / "a.png"
 
 
+def test_an_existing_file_as_output_is_refused_up_front(tmp_path: Path, astronaut: np.ndarray) -> None:
+    from imgrestore.jobs import plan_jobs
+
+    source = tmp_path / "photos"
+    write_image(source / "a.png", Picture(color=astronaut[:32, :32]))
+    (tmp_path / "notes").write_text("keep me")
+    with pytest.raises(ValueError, match="must be a folder"):
+        plan_jobs(source, tmp_path / "notes")
+    with pytest.raises(ValueError, match="existing file without an image suffix"):
+        plan_jobs(source / "a.png", tmp_path / "notes")
+    assert (tmp_path / "notes").read_text() == "keep me"
+
+
 def test_self_ensemble_is_the_mean_of_the_eight_turned_runs(tiny_denoiser, coffee: np.ndarray) -> None:
     model = OnnxModel(tiny_denoiser["onnx"], device="cpu")
     image = np.ascontiguousarray(coffee[:61, :90].transpose(2, 0, 1), dtype=np.float32) / 255
