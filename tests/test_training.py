@@ -143,3 +143,21 @@ def test_a_task_brings_its_own_training_defaults_and_the_command_line_wins(tmp_p
     assert result.exit_code == 0, result.output
     denoise = json.loads((tmp_path / "d" / "config.json").read_text())
     assert (denoise["lr"], denoise["schedule"], denoise["batch_size"], denoise["clip_grad"]) == (1e-3, "cosine", 16, 1.0)
+
+
+def test_unreadable_training_files_are_named_and_skipped(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import numpy as np
+
+    from imgrestore.images import Picture, write_image
+    from imgrestore.training.data import list_images, load_images
+
+    write_image(tmp_path / "good.png", Picture(color=np.full((40, 50, 3), 7, np.uint8)))
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    images = load_images(list_images([tmp_path]), "rgb")
+    assert [image.shape for image in images] == [(40, 50, 3)]
+    err = capsys.readouterr().err
+    assert "broken.png" in err and "empty.jpg" in err
+    (tmp_path / "good.png").unlink()
+    with pytest.raises(ValueError, match="no usable training images"):
+        load_images(list_images([tmp_path]), "rgb")

@@ -8,13 +8,14 @@ cores do the decoding and the learning.
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from imgrestore.images import IMAGE_SUFFIXES, read_image, to_color_mode
+from imgrestore.images import IMAGE_SUFFIXES, ImageReadError, read_image, to_color_mode
 
 
 def list_images(folders: Iterable[str | Path]) -> list[Path]:
@@ -67,10 +68,15 @@ def center_crop(image: np.ndarray, size: int) -> np.ndarray:
 
 def load_images(paths: Sequence[Path], mode: str | None, min_size: int = 0) -> list[np.ndarray]:
     """Decode to H×W×C uint8 in `mode` ("gray" or "rgb"; None keeps each file's own channels);
-    smaller than `min_size` is skipped."""
+    smaller than `min_size` is skipped. A file that cannot be read (corrupt, truncated, not an
+    image) is named on stderr and skipped: one bad file among thousands must not stop a run."""
     images = []
     for path in paths:
-        picture = read_image(path)
+        try:
+            picture = read_image(path)
+        except ImageReadError as error:
+            print(f"skipped {path}: {error}", file=sys.stderr)
+            continue
         pixels = picture.color_8bit() if mode is None else to_color_mode(picture.color_8bit(), mode)
         if min(pixels.shape[:2]) >= min_size:
             images.append(np.ascontiguousarray(pixels))

@@ -86,10 +86,15 @@ class DenoiseRecipe:
 
 
 def _is_single_channel(path: Path) -> bool:
+    """From the header alone. A file Pillow cannot open counts as colour: load_images then
+    reports it by name."""
     from PIL import Image
 
-    with Image.open(path) as image:
-        return image.mode in ("1", "L", "LA", "I", "I;16")
+    try:
+        with Image.open(path) as image:
+            return image.mode in ("1", "L", "LA", "I", "I;16")
+    except Exception:  # unreadable: load_images says why
+        return False
 
 
 def recipe(options: dict[str, Any]) -> DenoiseRecipe:
