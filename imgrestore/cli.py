@@ -212,6 +212,10 @@ def _run_sampling(spec: TaskSpec, values: dict[str, Any]) -> None:
 
     task_options = {p.name: values[p.name] for p in spec.options}
     runner = TaskRunner(spec, task_options, model=values["model"], device=values["device"], verbose=values["verbose"])
+    try:
+        runner.preload()
+    except Exception as error:  # an unknown --model, a file that is not an imgrestore model
+        raise click.UsageError(str(error)) from None
     options = GenerateOptions(
         count=values["count"], seed=values["seed"], batch_size=values["batch_size"], truncation=values["truncation"],
         interpolate=values["interpolate"], grid=values["grid"], output_format=values["output_format"],

@@ -64,15 +64,18 @@ def _verified(path: Path, size: int, mtime: float, expected: str) -> bool:
     return sha256_of(path) == expected
 
 
-def locate(name: str, verify: bool = True, section: str = "models") -> ModelEntry:
+def locate(name: str, verify: bool = True, section: str = "models", task: str | None = None) -> ModelEntry:
     """The shipped model called `name`, its file checked against the manifest's sha256.
 
     `section` "models" holds what tasks run; "evaluators" holds networks that only score a
-    task's output (e.g. the classifier behind the sampling task's Fréchet distance)."""
+    task's output (e.g. the classifier behind the sampling task's Fréchet distance). `task`
+    narrows the names an unknown `name` is answered with to those of that task."""
     directory = weights_dir()
     models = read_manifest(directory).get(section, {})
     if name not in models:
-        raise WeightsError(f"no shipped {section[:-1]} named {name!r} (available: {', '.join(sorted(models)) or 'none'})")
+        choices = sorted(n for n, record in models.items() if task is None or record.get("task") == task)
+        which = f"{task} models" if task else "available"
+        raise WeightsError(f"no shipped {section[:-1]} named {name!r} ({which}: {', '.join(choices) or 'none'})")
     record = models[name]
     path = directory / record["file"]
     if not path.is_file():

@@ -54,4 +54,5 @@ def test_unknown_model_name_is_one_clear_error_before_the_batch(tmp_path, astron
         write_image(tmp_path / "in" / name, Picture(color=astronaut[:32, :32]))
     result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "in"), str(tmp_path / "out"), "--model", "nope"])
     assert result.exit_code == 2 and result.output.count("no shipped model named 'nope'") == 1
+    assert "(denoise models: denoise-color, denoise-gray)" in result.output  # only this task's names
     assert not (tmp_path / "out").exists()
