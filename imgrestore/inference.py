@@ -82,7 +82,9 @@ class TaskRunner:
         """The model the options pick without seeing a picture, loaded now (and kept for the
         batch): the CLI calls this first so that a wrong --model or --style, a file that cannot
         load or a forgotten mask is one clear error before the batch, not a failure per file.
-        None when the plugin's choice needs the picture."""
+        A task that picks by the picture (denoise: gray or colour) names its usual model for no
+        picture, which a gray-only batch then never uses: a session's load, paid for the early
+        check. None when the plugin's choice cannot be made without a picture."""
         if self._engine is not None:
             return self._engine
         try:
