@@ -210,7 +210,9 @@ def encode_image(picture: Picture, suffix: str, quality: int = 95) -> bytes:
             picture, color=picture.color_8bit(),
             alpha=None if picture.alpha is None else np.round(picture.alpha / 257.0).astype(np.uint8),
         )
-    alpha = None if suffix in _NO_ALPHA else picture.alpha
+    if suffix in _NO_ALPHA and picture.alpha is not None:
+        picture = replace(picture, color=flatten_on_white(picture.color, picture.alpha), alpha=None)
+    alpha = picture.alpha
     # gray is written as gray unless a format without gray+alpha must take RGBA (JPEG has no alpha)
     stays_gray = picture.channels == 1 and (alpha is None or suffix == ".png")
     if stays_gray and alpha is not None:
@@ -219,6 +221,16 @@ def encode_image(picture: Picture, suffix: str, quality: int = 95) -> bytes:
         encoded = _encode_with_opencv(picture.color, alpha, suffix, quality)
     return embed_metadata(encoded, suffix, picture.metadata, picture.size, channels=1 if stays_gray else 3,
                           alpha=alpha is not None)
+
+
+def flatten_on_white(color: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Colour composited over white, for a format without alpha (JPEG). Dropping alpha alone
+    would show whatever colour the transparent pixels happen to hold (often black or noise);
+    white is what image editors flatten onto by default."""
+    peak = float(np.iinfo(color.dtype).max)
+    weight = alpha.astype(np.float32)[:, :, None] / peak
+    flat = color.astype(np.float32) * weight + peak * (1.0 - weight)
+    return np.clip(np.round(flat), 0, peak).astype(color.dtype)
 
 
 def _encode_with_opencv(color: np.ndarray, alpha: np.ndarray | None, suffix: str, quality: int) -> bytes:

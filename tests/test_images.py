@@ -106,6 +106,18 @@ def test_multi_frame_files_are_refused_not_cut_to_one(tmp_path: Path, astronaut:
     assert read_image(path).size == (64, 64)
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+def test_jpeg_output_flattens_alpha_on_white(tmp_path: Path, astronaut: np.ndarray, channels: int) -> None:
+    color = astronaut[:64, :64] if channels == 3 else astronaut[:64, :64, :1]
+    alpha = np.zeros((64, 64), np.uint8)
+    alpha[:, 32:] = 255  # left half transparent, right half opaque
+    write_image(tmp_path / "flat.jpg", Picture(color=color, alpha=alpha), quality=100)
+    out = read_image(tmp_path / "flat.jpg")
+    assert out.alpha is None and out.channels == channels
+    assert out.color[:, :28].min() >= 250  # transparent -> white, not the hidden colour
+    assert np.abs(out.color[:, 36:].astype(int) - color[:, 36:]).mean() < 3  # opaque -> unchanged
+
+
 def test_write_is_atomic_and_leaves_no_temporary(tmp_path: Path, camera: np.ndarray) -> None:
     target = tmp_path / "out" / "camera.png"
     write_image(target, Picture(color=camera[:, :, None]))
