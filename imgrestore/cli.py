@@ -262,7 +262,14 @@ def _train_command(spec: TaskSpec) -> click.Command:
             device=values["device"], precision=values["precision"], threads=values["threads"],
             options=recipe_options, **{**getattr(recipe, "training_defaults", {}), **tuned},
         )
-        final = train(recipe, config)
+        from imgrestore.training.stopping import TrainingInterrupted
+
+        try:
+            final = train(recipe, config)
+        except TrainingInterrupted as stopped:
+            click.echo(f"stopped at step {stopped.step}; {Path(values['out']) / 'last.safetensors'} holds it: "
+                       "continue with the same command and --resume", err=True)
+            sys.exit(130)
         click.echo(f"weights: {final}", err=True)
 
     params: list[click.Parameter] = [

@@ -161,3 +161,42 @@ def test_unreadable_training_files_are_named_and_skipped(tmp_path: Path, capsys:
     (tmp_path / "good.png").unlink()
     with pytest.raises(ValueError, match="no usable training images"):
         load_images(list_images([tmp_path]), "rgb")
+
+
+def test_ctrl_c_stops_after_the_step_and_resumes_exactly(tmp_path: Path, training_folder: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGINT in the middle of step 5 (between checkpoints every 3): the run finishes that step,
+    writes `last` at step 5 and exits 130; --resume then ends where an uninterrupted run ends."""
+    import signal
+
+    from safetensors.torch import load_file
+
+    from imgrestore.training.checkpoint import read_metadata
+    from imgrestore_denoise.recipe import DenoiseRecipe
+
+    _train(tmp_path / "straight", training_folder, 6)
+    original = DenoiseRecipe.training_batch
+    calls = {"n": 0}
+
+    def interrupted_batch(self, rng, batch_size):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 5:
+            os.kill(os.getpid(), signal.SIGINT)
+        return original(self, rng, batch_size)
+
+    monkeypatch.setattr(DenoiseRecipe, "training_batch", interrupted_batch)
+    result = CliRunner().invoke(cli, [
+        "train", "denoise", "--gray", "--data", str(training_folder), "--out", str(tmp_path / "stopped"),
+        "--steps", "6", "--batch-size", "2", "--patch-size", "32", "--features", "8", "--depth", "3",
+        "--precision", "fp32", "--checkpoint-every", "3", "--validate-every", "100", "--seed", "7", "--threads", "1",
+    ])
+    assert result.exit_code == 130, result.output
+    assert "stopped at step 5" in result.output and "--resume" in result.output
+    assert read_metadata(tmp_path / "stopped" / "last.safetensors")["step"] == 5
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is put back
+    monkeypatch.setattr(DenoiseRecipe, "training_batch", original)
+    _train(tmp_path / "stopped", training_folder, 6, "--resume")
+    straight = load_file(str(tmp_path / "straight" / "last.safetensors"))
+    resumed = load_file(str(tmp_path / "stopped" / "last.safetensors"))
+    for key in straight:
+        assert (straight[key] - resumed[key]).abs().max() < 1e-6, key

@@ -26,6 +26,7 @@ from torch import nn
 from imgrestore.metrics import psnr
 from imgrestore.training.checkpoint import load_state, load_weights, read_metadata, save_checkpoint
 from imgrestore.training.recipe import Batch, Evaluation, Phase, Recipe
+from imgrestore.training.stopping import StopRequest, TrainingInterrupted
 
 
 @dataclass
@@ -315,87 +316,94 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
     for net in networks.values():
         net.train()
     phase_losses = {phase.name: 0.0 for phase in phases}
-    while step < config.steps:
-        rate = _learning_rate(config, step)
-        for phase in phases:
-            for group in optimizers[phase.name].param_groups:
-                group["lr"] = rate * phase.lr_scale
-        batch = _to_device(recipe.training_batch(numpy_rng, config.batch_size), context.device)
-        cache: dict[str, torch.Tensor] = {}
-        for phase in phases:
-            optimizer = optimizers[phase.name]
-            with torch.autocast(context.device.type, dtype=autocast_dtype or torch.float32,
-                                enabled=autocast_dtype is not None):
-                if multi:
-                    loss = recipe.phase_loss(phase.name, trained, batch, cache)  # type: ignore[attr-defined]
-                else:
-                    loss = recipe.loss(trained["model"], batch)
-            optimizer.zero_grad(set_to_none=True)  # also drops what an earlier phase left on these networks
-            scaler.scale(loss).backward()
-            if config.clip_grad:
-                scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_([p for group in optimizer.param_groups for p in group["params"]],
-                                         config.clip_grad)
-            scaler.step(optimizer)
-            phase_losses[phase.name] += float(loss.detach())
-        scaler.update()
-        if average is not None:
-            average.update(model, step)
-        step += 1
-        if bar is not None:
-            bar.update(1)
-        count += 1
-
-        evaluation: Evaluation | None = None
-        due_validation = step % config.validate_every == 0 or step == config.steps
-        due_checkpoint = step % config.checkpoint_every == 0 or step == config.steps
-        if context.main and (due_validation or due_checkpoint):
-            precise_batch_norm(recipe, kept, context.device, seed=config.seed * 1_000_003 + step,
-                               batch_size=config.batch_size)
-        if due_validation:
-            if context.main:
-                evaluation = evaluate(recipe, kept, context.device, out, step)
-                if evaluation.details:
-                    with (out / "evaluations.jsonl").open("a") as stream:
-                        stream.write(json.dumps({"step": step, evaluation.metric: evaluation.value,
-                                                 **evaluation.details}) + "\n")
-                if evaluation.ranking > best:
-                    best = evaluation.ranking
-                    save_checkpoint(out, "best", kept, {**metadata, "step": step, metric: evaluation.value}, None)
-            if context.world > 1:
-                dist.barrier()
-        score = None if evaluation is None else evaluation.value
-        if context.main and (step % config.log_every == 0 or evaluation is not None or step == config.steps):
-            elapsed = time.time() - started
-            row = {
-                "step": step,
-                "loss": phase_losses[phases[0].name] / max(count, 1),
-                **({f"loss_{name}": total / max(count, 1) for name, total in phase_losses.items()} if multi else {}),
-                "lr": optimizers[phases[0].name].param_groups[0]["lr"],
-                "seconds": round(elapsed, 1),
-                metric: "" if score is None else round(score, 4),
-            }
-            new_file = not log_path.exists()
-            with log_path.open("a", newline="") as stream:
-                writer = csv.DictWriter(stream, fieldnames=list(row))
-                if new_file:
-                    writer.writeheader()
-                writer.writerow(row)
-            shown = ""
-            if evaluation is not None:
-                unit = " dB" if evaluation.metric == "psnr" else ""
-                shown = f" {metric} {evaluation.value:.4g}{unit}" + "".join(
-                    f" {key} {value:.4g}" for key, value in evaluation.details.items() if isinstance(value, float))
+    with StopRequest(enabled=context.world == 1) as stop:
+        while step < config.steps:
+            rate = _learning_rate(config, step)
+            for phase in phases:
+                for group in optimizers[phase.name].param_groups:
+                    group["lr"] = rate * phase.lr_scale
+            batch = _to_device(recipe.training_batch(numpy_rng, config.batch_size), context.device)
+            cache: dict[str, torch.Tensor] = {}
+            for phase in phases:
+                optimizer = optimizers[phase.name]
+                with torch.autocast(context.device.type, dtype=autocast_dtype or torch.float32,
+                                    enabled=autocast_dtype is not None):
+                    if multi:
+                        loss = recipe.phase_loss(phase.name, trained, batch, cache)  # type: ignore[attr-defined]
+                    else:
+                        loss = recipe.loss(trained["model"], batch)
+                optimizer.zero_grad(set_to_none=True)  # also drops what an earlier phase left on these networks
+                scaler.scale(loss).backward()
+                if config.clip_grad:
+                    scaler.unscale_(optimizer)
+                    nn.utils.clip_grad_norm_([p for group in optimizer.param_groups for p in group["params"]],
+                                             config.clip_grad)
+                scaler.step(optimizer)
+                phase_losses[phase.name] += float(loss.detach())
+            scaler.update()
+            if average is not None:
+                average.update(model, step)
+            step += 1
             if bar is not None:
-                bar.render_finish()
-            print(f"step {step}/{config.steps} loss {row['loss']:.3e} lr {row['lr']:.2e} {elapsed:.0f}s{shown}",
-                  file=sys.stderr, flush=True)
-            phase_losses, count = {name: 0.0 for name in phase_losses}, 0
-        if due_checkpoint:
-            checkpoint("last", score)
+                bar.update(1)
+            count += 1
+
+            evaluation: Evaluation | None = None
+            due_validation = step % config.validate_every == 0 or step == config.steps
+            # Ctrl-C or SIGTERM (StopRequest): the step just taken is complete, so a checkpoint of
+            # it resumes exactly; a request that comes later in this step is served by the next
+            due_checkpoint = step % config.checkpoint_every == 0 or step == config.steps or stop.requested
+            if context.main and (due_validation or due_checkpoint):
+                precise_batch_norm(recipe, kept, context.device, seed=config.seed * 1_000_003 + step,
+                                   batch_size=config.batch_size)
+            if due_validation:
+                if context.main:
+                    evaluation = evaluate(recipe, kept, context.device, out, step)
+                    if evaluation.details:
+                        with (out / "evaluations.jsonl").open("a") as stream:
+                            stream.write(json.dumps({"step": step, evaluation.metric: evaluation.value,
+                                                     **evaluation.details}) + "\n")
+                    if evaluation.ranking > best:
+                        best = evaluation.ranking
+                        save_checkpoint(out, "best", kept, {**metadata, "step": step, metric: evaluation.value}, None)
+                if context.world > 1:
+                    dist.barrier()
+            score = None if evaluation is None else evaluation.value
+            if context.main and (step % config.log_every == 0 or evaluation is not None or step == config.steps):
+                elapsed = time.time() - started
+                row = {
+                    "step": step,
+                    "loss": phase_losses[phases[0].name] / max(count, 1),
+                    **({f"loss_{name}": total / max(count, 1) for name, total in phase_losses.items()} if multi else {}),
+                    "lr": optimizers[phases[0].name].param_groups[0]["lr"],
+                    "seconds": round(elapsed, 1),
+                    metric: "" if score is None else round(score, 4),
+                }
+                new_file = not log_path.exists()
+                with log_path.open("a", newline="") as stream:
+                    writer = csv.DictWriter(stream, fieldnames=list(row))
+                    if new_file:
+                        writer.writeheader()
+                    writer.writerow(row)
+                shown = ""
+                if evaluation is not None:
+                    unit = " dB" if evaluation.metric == "psnr" else ""
+                    shown = f" {metric} {evaluation.value:.4g}{unit}" + "".join(
+                        f" {key} {value:.4g}" for key, value in evaluation.details.items() if isinstance(value, float))
+                if bar is not None:
+                    bar.render_finish()
+                print(f"step {step}/{config.steps} loss {row['loss']:.3e} lr {row['lr']:.2e} {elapsed:.0f}s{shown}",
+                      file=sys.stderr, flush=True)
+                phase_losses, count = {name: 0.0 for name in phase_losses}, 0
+            if due_checkpoint:
+                checkpoint("last", score)
+            if stop.requested and due_checkpoint:
+                break
 
     if bar is not None:
         bar.render_finish()
+    if stop.requested:
+        raise TrainingInterrupted(step)
     if context.world > 1:
         dist.barrier()
         dist.destroy_process_group()
