@@ -99,7 +99,8 @@ class TaskRunner:
                 raise self._failed[key]
             if key not in self._models:
                 try:
-                    path = self.model_path or (Path(key) if key.endswith(".onnx") else locate(key, task=self.spec.name).file)
+                    path = self.model_path or (
+                        Path(key) if key.endswith(".onnx") else locate(key, task=self.spec.name).file)
                     model = OnnxModel(path, device=self.device, verbose=self.verbose)
                     if model.info.task != self.spec.name:
                         raise ValueError(f"{path} is a {model.info.task!r} model, not a {self.spec.name!r} model")
