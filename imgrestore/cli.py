@@ -83,8 +83,8 @@ def _inference_command(spec: TaskSpec) -> click.Command:
         _run_inference(spec, values)
 
     params: list[click.Parameter] = [
-        click.Argument(["input"], type=click.Path(exists=True, path_type=Path)),
-        click.Argument(["output"], type=click.Path(path_type=Path)),
+        click.Argument(["paths"], nargs=-1, required=True, type=click.Path(path_type=Path),
+                       metavar="INPUT... OUTPUT"),
         *spec.options,
         *_model_options(),
         click.Option(["--batch-size"], type=click.IntRange(1), default=4, show_default=True,
@@ -119,7 +119,8 @@ def _inference_command(spec: TaskSpec) -> click.Command:
         spec.name,
         callback=callback,
         params=params,
-        help=f"{spec.summary}\n\nINPUT is an image file or a folder; OUTPUT is a file or a folder.",
+        help=f"{spec.summary}\n\nINPUT is an image file or a folder, or several (a shell glob such as "
+        "photos/*.jpg); OUTPUT is a file or a folder (a folder when there are several inputs).",
         short_help=spec.summary,
     )
 
@@ -127,9 +128,12 @@ def _inference_command(spec: TaskSpec) -> click.Command:
 def _run_inference(spec: TaskSpec, values: dict[str, Any]) -> None:
     from imgrestore.batch import BatchOptions, print_failures, run_jobs
     from imgrestore.inference import TaskRunner
-    from imgrestore.jobs import plan_jobs
+    from imgrestore.jobs import plan_many
     from imgrestore.mask_inputs import MaskSource
 
+    if len(values["paths"]) < 2:
+        raise click.UsageError("give INPUT... OUTPUT: one or more images or folders, then where the results go")
+    *sources, output = values["paths"]
     task_options = {p.name: values[p.name] for p in spec.options}
     masks = None
     if "mask" in spec.inputs and (values["masks"] or values["mask"] or values["mask_from_alpha"]):
@@ -149,7 +153,7 @@ def _run_inference(spec: TaskSpec, values: dict[str, Any]) -> None:
     if masks is None and model is not None and model.info.input("mask") is not None:
         raise click.UsageError("this model fills what a mask marks: give --masks DIR, --mask FILE or --mask-from-alpha")
     try:
-        plan = plan_jobs(values["input"], values["output"], values["recursive"], values["output_format"])
+        plan = plan_many(sources, output, values["recursive"], values["output_format"])
     except (FileNotFoundError, ValueError) as error:
         raise click.UsageError(str(error)) from None
     if plan.ignored and values["verbose"]:

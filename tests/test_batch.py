@@ -89,6 +89,30 @@ def test_single_file_and_output_format(tiny_denoiser, photo_folder: Path, tmp_pa
     assert (tmp_path / "pngs" / "c.png").exists()
 
 
+def test_several_inputs_go_into_one_folder_as_cp_does(tiny_denoiser, photo_folder: Path, tmp_path: Path) -> None:
+    """What `imgrestore denoise in/*.png out/` hands the command: files by name, a folder under its
+    own name, the same file twice once."""
+    inputs = [photo_folder / "a.png", photo_folder / "c.jpg", photo_folder / "a.png", photo_folder / "sub"]
+    result = CliRunner().invoke(cli, ["denoise", *map(str, inputs), str(tmp_path / "out"),
+                                      "--model", str(tiny_denoiser["onnx"]), "--sigma", "10"])
+    assert result.exit_code == 0, result.output
+    written = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*") if p.is_file())
+    assert written == ["a.png", "c.jpg", "sub/d.png"]
+    assert "done 3" in result.output
+
+
+def test_several_inputs_are_refused_when_two_would_write_one_file(photo_folder: Path, tmp_path: Path) -> None:
+    from imgrestore.jobs import plan_many
+
+    write_image(tmp_path / "other" / "a.png", Picture(color=np.zeros((8, 8, 1), np.uint8)))
+    with pytest.raises(ValueError, match="would both be written to"):
+        plan_many([photo_folder / "a.png", tmp_path / "other" / "a.png"], tmp_path / "out")
+    with pytest.raises(ValueError, match="output must be one"):
+        plan_many([photo_folder / "a.png", photo_folder / "b.png"], tmp_path / "ab.png")
+    result = CliRunner().invoke(cli, ["denoise", str(photo_folder / "a.png")])
+    assert result.exit_code == 2 and "INPUT... OUTPUT" in result.output
+
+
 def test_tiled_equals_untiled(tiny_denoiser, coffee: np.ndarray) -> None:
     model = OnnxModel(tiny_denoiser["onnx"], device="cpu")
     image = np.ascontiguousarray(coffee[:301, :467].transpose(2, 0, 1), dtype=np.float32) / 255
