@@ -8,6 +8,7 @@ tiled. Every file ends as done, skipped or failed-with-a-reason; nothing stops t
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import OrderedDict
@@ -18,7 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from imgrestore.images import Picture, read_image, write_image
+from imgrestore.images import Picture, read_image, write_atomic, write_image
 from imgrestore.inference import TaskRunner
 from imgrestore.jobs import Job
 from imgrestore.runtime import OnnxModel
@@ -38,10 +39,26 @@ class Summary:
     seconds: float = 0.0
     megapixels: float = 0.0
     devices: tuple[str, ...] = ()
+    written: list[tuple[Path, Path]] = field(default_factory=list)
+    """(input, output) of every file done, for --report."""
+    skipped_paths: list[Path] = field(default_factory=list)
 
     @property
     def failed(self) -> int:
         return len(self.failures)
+
+    def report(self) -> dict[str, Any]:
+        """What --report writes: the counts and every file by name, so a pipeline can act on the
+        failures (retry, drop from a data set) without parsing the console."""
+        return {
+            "done": self.done, "skipped": self.skipped, "failed": self.failed,
+            "seconds": round(self.seconds, 3), "megapixels": round(self.megapixels, 3), "devices": list(self.devices),
+            "files": sorted([{"input": str(source), "output": str(output), "status": "done"}
+                             for source, output in self.written]
+                            + [{"input": str(path), "status": "skipped"} for path in self.skipped_paths]
+                            + [{"input": str(f.path), "status": "failed", "reason": f.reason} for f in self.failures],
+                            key=lambda entry: entry["input"]),
+        }
 
     def line(self) -> str:
         rate = self.megapixels / self.seconds if self.seconds > 0 else 0.0
@@ -108,6 +125,7 @@ def run_jobs(
             fail(job, f"output {job.destination} would overwrite an input")
         elif options.skip_existing and job.destination.exists():
             summary.skipped += 1
+            summary.skipped_paths.append(job.source)
             tracker.advance()
         else:
             todo.append(job)
@@ -130,6 +148,7 @@ def run_jobs(
         with lock:
             summary.done += 1
             summary.megapixels += height * width / 1e6
+            summary.written.append((item.job.source, item.job.destination))
         tracker.advance()
 
     writes: list[Future[None]] = []
@@ -212,6 +231,14 @@ def run_jobs(
 def _reason(error: BaseException) -> str:
     text = str(error) or type(error).__name__
     return text.splitlines()[0] if text else type(error).__name__
+
+
+def write_report(summary: Summary, path: Path, ignored: list[Path] | None = None) -> None:
+    """The run's report as JSON, written atomically like the images; `ignored`: the files the
+    plan passed over (no image suffix), listed with that status."""
+    report = summary.report()
+    report["ignored"] = [str(p) for p in ignored or []]
+    write_atomic(path, (json.dumps(report, indent=1, ensure_ascii=False) + "\n").encode())
 
 
 def print_failures(summary: Summary) -> None:

@@ -102,6 +102,9 @@ def _inference_command(spec: TaskSpec) -> click.Command:
                      "outputs, with EXIF orientation set upright and the pixel size updated]."),
         click.Option(["--workers"], type=click.IntRange(1), default=2, show_default=True,
                      help="Threads decoding and encoding images."),
+        click.Option(["--report"], type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Write a JSON report: the counts and every input with its output, or why it "
+                     "failed, or that it was skipped."),
         click.Option(["-v", "--verbose"], is_flag=True, help="Show onnxruntime's messages and per-model details."),
     ]
     if "mask" in spec.inputs:
@@ -126,7 +129,7 @@ def _inference_command(spec: TaskSpec) -> click.Command:
 
 
 def _run_inference(spec: TaskSpec, values: dict[str, Any]) -> None:
-    from imgrestore.batch import BatchOptions, print_failures, run_jobs
+    from imgrestore.batch import BatchOptions, print_failures, run_jobs, write_report
     from imgrestore.inference import TaskRunner
     from imgrestore.jobs import plan_many
     from imgrestore.mask_inputs import MaskSource
@@ -173,6 +176,8 @@ def _run_inference(spec: TaskSpec, values: dict[str, Any]) -> None:
     ignored = f", ignored {len(plan.ignored)} non-image file(s)" if plan.ignored else ""
     click.echo(summary.line() + ignored, err=True)
     print_failures(summary)
+    if values["report"] is not None:
+        write_report(summary, values["report"], ignored=plan.ignored)
     if summary.failed:
         sys.exit(1)
 

@@ -61,6 +61,25 @@ def test_bad_files_are_reported_and_the_batch_goes_on(tiny_denoiser, photo_folde
     assert read_image(out / "gray.png").channels == 1
 
 
+def test_report_lists_every_file_with_its_fate(tiny_denoiser, photo_folder: Path, tmp_path: Path) -> None:
+    import json
+
+    args = ["denoise", str(photo_folder), str(tmp_path / "out"), "--model", str(tiny_denoiser["onnx"]),
+            "--sigma", "10", "--recursive", "--skip-existing", "--report"]
+    (tmp_path / "out").mkdir()
+    write_image(tmp_path / "out" / "a.png", Picture(color=np.zeros((4, 4, 3), np.uint8)))  # done before
+    result = CliRunner().invoke(cli, [*args, str(tmp_path / "report.json")])
+    assert result.exit_code == 1
+    report = json.loads((tmp_path / "report.json").read_text())
+    fates = {Path(entry["input"]).name: entry["status"] for entry in report["files"]}
+    assert fates["a.png"] == "skipped" and fates["b.png"] == "done" and fates["d.png"] == "done"
+    assert fates["truncated.jpg"] == fates["text.png"] == fates["empty.png"] == "failed"
+    assert report["done"] == sum(status == "done" for status in fates.values()) == 5
+    assert report["failed"] == 5 and report["skipped"] == 1
+    assert all(entry["reason"] for entry in report["files"] if entry["status"] == "failed")
+    assert [Path(p).name for p in report["ignored"]] == ["notes.txt"]
+
+
 def test_skip_existing_resumes(tiny_denoiser, photo_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     args = ["denoise", str(photo_folder), str(out), "--model", str(tiny_denoiser["onnx"]), "--sigma", "10"]
