@@ -12,6 +12,7 @@ back unchanged when the output has the input's size, or resized (bicubic) when t
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import struct
@@ -24,7 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from imgrestore.metadata import ImageMetadata, embed_metadata, png_chunk, read_metadata
+from imgrestore.metadata import ImageMetadata, embed_metadata, open_header, png_chunk, read_metadata
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"})
 _LOSSY_8BIT = frozenset({".jpg", ".jpeg", ".webp", ".bmp"})
@@ -126,7 +127,7 @@ def decode_image(data: bytes) -> Picture:
     picture = _split_channels(decoded, gray_alpha=_is_png_gray_alpha(data))
     orientation, metadata = read_metadata(data)
     picture = replace(picture, metadata=metadata)
-    if orientation in (None, 1):
+    if orientation in (None, 1) or (data.startswith(_TIFF_SIGNATURES) and _opencv_orients_tiff()):
         return picture
     return replace(picture, color=apply_orientation(picture.color, orientation),
                    alpha=None if picture.alpha is None else apply_orientation(picture.alpha, orientation))
@@ -140,7 +141,24 @@ def _check_complete(data: bytes) -> None:
         raise ImageReadError("truncated PNG (no IEND chunk)")
 
 
-_MULTI_FRAME_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+", b"\x89PNG\r\n\x1a\n", b"RIFF")
+_TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+_MULTI_FRAME_SIGNATURES = (*_TIFF_SIGNATURES, b"\x89PNG\r\n\x1a\n", b"RIFF")
+
+
+@functools.cache
+def _opencv_orients_tiff() -> bool:
+    """Whether OpenCV's TIFF decoder already turns pixels upright by the file's Orientation tag
+    (in TIFF that tag belongs to the format, and OpenCV 5 applies it even with IMREAD_UNCHANGED;
+    for EXIF in JPEG, PNG and WebP it does not). Applying it again would turn the image twice, so
+    this is probed once, on a 2×1 image mirrored by its tag, rather than assumed per version."""
+    from PIL import Image
+
+    probe = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 2  # mirrored left to right
+    Image.fromarray(np.array([[0, 255]], np.uint8)).save(probe, format="TIFF", exif=exif.tobytes())
+    decoded = cv2.imdecode(np.frombuffer(probe.getvalue(), np.uint8), cv2.IMREAD_UNCHANGED)
+    return decoded is not None and int(decoded.reshape(-1)[0]) == 255
 
 
 def _check_single_frame(data: bytes) -> None:
@@ -149,10 +167,8 @@ def _check_single_frame(data: bytes) -> None:
     refused by name (the batch goes on) and the user can split it and run the pages."""
     if not data.startswith(_MULTI_FRAME_SIGNATURES):
         return
-    from PIL import Image
-
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with open_header(data) as image:
             frames, kind = getattr(image, "n_frames", 1), image.format
     except Exception:  # Pillow cannot parse it: not its call, the decoder below gives the reason
         return

@@ -22,6 +22,7 @@ import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 EXIF_ORIENTATION_TAG = 0x0112
 _EXIF_IFD_POINTER_TAG = 0x8769
@@ -45,13 +46,37 @@ class ImageMetadata:
         return bool(self.icc_profile or self.exif)
 
 
+_HEADER_FORMATS = ("PNG", "JPEG", "TIFF", "WEBP", "BMP")
+
+
+def open_header(data: bytes) -> Any:
+    """Pillow's parser on an encoded file's headers, without Pillow's pixel-count limit.
+
+    Why: `Image.open` refuses images over 179 megapixels (a guard for code that then decodes
+    them) and warns above 89. Here Pillow never decodes pixels (OpenCV does, under its own
+    1-gigapixel limit), so that guard would only fail a photographer's stitched panorama or
+    print noise; the format's own opener is called directly instead of changing Pillow's global
+    limit, which other threads and the user's code share."""
+    from PIL import Image, UnidentifiedImageError
+
+    Image.init()
+    for name in _HEADER_FORMATS:
+        opener, accept = Image.OPEN.get(name, (None, None))
+        if opener is not None and (accept is None or accept(data[:16]) is True):
+            try:
+                return opener(io.BytesIO(data), None)
+            except (SyntaxError, IndexError, TypeError, struct.error) as error:  # as Image.open words them
+                raise UnidentifiedImageError(f"cannot parse the {name} header: {error}") from None
+    raise UnidentifiedImageError("not a PNG, JPEG, TIFF, WebP or BMP file")
+
+
 def read_metadata(data: bytes) -> tuple[int | None, ImageMetadata | None]:
     """(EXIF orientation 1..8 or None, what to carry to the output or None) from an encoded file.
     Reads headers only (Pillow's parser), never the pixels."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with open_header(data) as image:
             icc, exif = image.info.get("icc_profile") or None, image.info.get("exif")
             # Pillow's PNG getexif() decodes the whole image when the header holds no eXIf chunk
             orientation = image.getexif().get(EXIF_ORIENTATION_TAG) if image.format != "PNG" or exif else None

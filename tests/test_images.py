@@ -57,14 +57,18 @@ def test_sixteen_bit_to_jpeg_is_scaled_not_wrapped(tmp_path: Path) -> None:
     assert read_image(tmp_path / "white.jpg").color.min() >= 250
 
 
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".webp", ".tif"])
 @pytest.mark.parametrize("orientation", range(1, 9))
-def test_exif_orientation_matches_pillow(tmp_path: Path, orientation: int) -> None:
+def test_exif_orientation_matches_pillow(tmp_path: Path, orientation: int, suffix: str) -> None:
+    """In TIFF the orientation is a tag of the format itself, which OpenCV's decoder may already
+    apply: it must be applied once, whoever does it."""
     rng = np.random.default_rng(orientation)
     base = np.kron(rng.integers(0, 255, (6, 4, 3)), np.ones((8, 8, 1))).astype(np.uint8)
     exif = Image.Exif()
     exif[0x0112] = orientation
-    path = tmp_path / "oriented.jpg"
-    Image.fromarray(base).save(path, quality=100, exif=exif.tobytes())
+    path = tmp_path / f"oriented{suffix}"
+    options = {".jpg": {"quality": 100}, ".webp": {"lossless": True}}.get(suffix, {})
+    Image.fromarray(base).save(path, exif=exif.tobytes(), **options)
     expected = np.asarray(ImageOps.exif_transpose(Image.open(path)).convert("RGB"))
     got = read_image(path).color
     assert got.shape == expected.shape

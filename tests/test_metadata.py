@@ -128,3 +128,18 @@ def test_gray_with_alpha_written_as_rgba_takes_the_rgb_profile(tmp_path: Path, s
     with Image.open(tmp_path / "gray_alpha.webp") as image:
         assert image.mode == "RGBA"
         assert image.info.get("icc_profile") == srgb_profile
+
+
+def test_headers_of_a_panorama_over_pillows_pixel_limit_are_read(recwarn: pytest.WarningsRecorder) -> None:
+    """225 megapixels: Image.open would refuse it (over 179 MP) and warn above 89 MP, though only
+    its header is parsed; the orientation must still come through, silently."""
+    import io
+
+    from imgrestore.metadata import read_metadata
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    Image.new("1", (15000, 15000)).save(buffer, format="TIFF", compression="group4", exif=exif.tobytes())
+    assert read_metadata(buffer.getvalue())[0] == 6
+    assert not [w for w in recwarn if "decompression" in str(w.message).lower()]
