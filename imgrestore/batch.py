@@ -185,42 +185,47 @@ def run_jobs(
                 return
             submit_write(item, output)
 
-        pending: OrderedDict[tuple[Any, ...], list[_Prepared]] = OrderedDict()
-        window = max(2 * options.batch_size, 2 * options.workers)
-        futures: list[tuple[Job, Future[_Prepared]]] = []
-        queue = iter(todo)
-        for job in queue:
-            futures.append((job, readers.submit(load, job)))
-            if len(futures) >= window:
-                break
-        while futures:
-            job, future = futures.pop(0)
-            next_job = next(queue, None)
-            if next_job is not None:
-                futures.append((next_job, readers.submit(load, next_job)))
-            try:
-                item = future.result()
-            except Exception as error:
-                fail(job, _reason(error))
-                continue
-            if item.picture.mask is not None and not item.picture.mask.any():
-                submit_write(item, replace(item.picture, mask=None))  # nothing to fill: the input as it is
-                continue
-            tile = options.tile or item.model.default_tile()
-            height, width = item.picture.size
-            if height > tile or width > tile or options.ensemble:
-                run_single(item)
-                continue
-            key = (id(item.model),) + tuple((name, value.shape) for name, value in item.inputs.items())
-            pending.setdefault(key, []).append(item)
-            if len(pending[key]) >= options.batch_size:
-                run_group(pending.pop(key))
-            elif sum(len(group) for group in pending.values()) > 2 * options.batch_size:
-                run_group(pending.pop(next(iter(pending))))
-        for group in pending.values():
-            run_group(group)
-        for write in writes:
-            write.result()
+        try:
+            pending: OrderedDict[tuple[Any, ...], list[_Prepared]] = OrderedDict()
+            window = max(2 * options.batch_size, 2 * options.workers)
+            futures: list[tuple[Job, Future[_Prepared]]] = []
+            queue = iter(todo)
+            for job in queue:
+                futures.append((job, readers.submit(load, job)))
+                if len(futures) >= window:
+                    break
+            while futures:
+                job, future = futures.pop(0)
+                next_job = next(queue, None)
+                if next_job is not None:
+                    futures.append((next_job, readers.submit(load, next_job)))
+                try:
+                    item = future.result()
+                except Exception as error:
+                    fail(job, _reason(error))
+                    continue
+                if item.picture.mask is not None and not item.picture.mask.any():
+                    submit_write(item, replace(item.picture, mask=None))  # nothing to fill: the input as it is
+                    continue
+                tile = options.tile or item.model.default_tile()
+                height, width = item.picture.size
+                if height > tile or width > tile or options.ensemble:
+                    run_single(item)
+                    continue
+                key = (id(item.model),) + tuple((name, value.shape) for name, value in item.inputs.items())
+                pending.setdefault(key, []).append(item)
+                if len(pending[key]) >= options.batch_size:
+                    run_group(pending.pop(key))
+                elif sum(len(group) for group in pending.values()) > 2 * options.batch_size:
+                    run_group(pending.pop(next(iter(pending))))
+            for group in pending.values():
+                run_group(group)
+            for write in writes:
+                write.result()
+        except KeyboardInterrupt:  # Ctrl-C: drop what is queued; writes in flight finish (atomic) on exit
+            readers.shutdown(wait=False, cancel_futures=True)
+            writers.shutdown(wait=False, cancel_futures=True)
+            raise
 
     summary.seconds = time.perf_counter() - started
     summary.devices = tuple(sorted({model.device_label for model in runner.loaded}))

@@ -168,8 +168,13 @@ def _run_inference(spec: TaskSpec, values: dict[str, Any]) -> None:
         strip_metadata=values["strip_metadata"],
     )
     show = sys.stderr.isatty()
-    with click.progressbar(length=len(plan.jobs), label=spec.name, file=sys.stderr, hidden=not show) as bar:
-        summary = run_jobs(runner, plan.jobs, options, progress=bar.update)
+    try:
+        with click.progressbar(length=len(plan.jobs), label=spec.name, file=sys.stderr, hidden=not show) as bar:
+            summary = run_jobs(runner, plan.jobs, options, progress=bar.update)
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted: every output written so far is complete; run the same command with "
+                   "--skip-existing to go on from there", err=True)
+        sys.exit(130)
     if values["verbose"]:
         for loaded in runner.loaded:
             click.echo(f"model {loaded.path.name}: {loaded.provider}", err=True)

@@ -91,6 +91,31 @@ def test_skip_existing_resumes(tiny_denoiser, photo_folder: Path, tmp_path: Path
     assert (out / "a.png").stat().st_mtime_ns == stamp and (out / "b.png").exists()
 
 
+def test_ctrl_c_leaves_only_complete_outputs_and_skip_existing_goes_on(tiny_denoiser, photo_folder: Path,
+                                                                        tmp_path: Path, monkeypatch) -> None:
+    args = ["denoise", str(photo_folder), str(tmp_path / "out"), "--model", str(tiny_denoiser["onnx"]), "--sigma", "10",
+            "--recursive", "--batch-size", "1", "--workers", "1"]
+    original, calls = OnnxModel.run, {"n": 0}
+
+    def interrupted_run(self, batch):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(self, batch)
+
+    monkeypatch.setattr(OnnxModel, "run", interrupted_run)
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 130 and "--skip-existing" in result.output
+    first = sorted(p.name for p in (tmp_path / "out").rglob("*") if p.is_file())
+    assert 1 <= len(first) < 6 and all(not name.startswith(".") for name in first)  # no temporary left behind
+    for name in first:
+        assert read_image(next((tmp_path / "out").rglob(name))).size  # complete, readable files
+    monkeypatch.setattr(OnnxModel, "run", original)
+    result = CliRunner().invoke(cli, [*args, "--skip-existing"])
+    assert f"skipped {len(first)}" in result.output
+    assert len([p for p in (tmp_path / "out").rglob("*") if p.is_file()]) == 6
+
+
 def test_never_overwrites_inputs(tiny_denoiser, photo_folder: Path) -> None:
     result = CliRunner().invoke(cli, ["denoise", str(photo_folder), str(photo_folder), "--model",
                                       str(tiny_denoiser["onnx"]), "--sigma", "10"])
