@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from imgrestore import __version__
 from imgrestore.plugins import DuplicateTaskError, Registry, get_registry
 from imgrestore.task import TaskSpec
+
+if TYPE_CHECKING:
+    from imgrestore.inference import TaskRunner
 
 DEVICES = click.Choice(["auto", "cpu", "cuda", "tensorrt"])
 _warned = False
@@ -128,15 +131,13 @@ def _inference_command(spec: TaskSpec) -> click.Command:
     )
 
 
-def _run_inference(spec: TaskSpec, values: dict[str, Any]) -> None:
-    from imgrestore.batch import BatchOptions, print_failures, run_jobs, write_report
+def _ready_runner(spec: TaskSpec, values: dict[str, Any]) -> TaskRunner:
+    """The task's runner with its model loaded, so that what the options get wrong (an unknown
+    --model or --style, a missing feature network, a mask-taking model without a mask) is one
+    usage error before the batch rather than a failure per file."""
     from imgrestore.inference import TaskRunner
-    from imgrestore.jobs import plan_many
     from imgrestore.mask_inputs import MaskSource
 
-    if len(values["paths"]) < 2:
-        raise click.UsageError("give INPUT... OUTPUT: one or more images or folders, then where the results go")
-    *sources, output = values["paths"]
     task_options = {p.name: values[p.name] for p in spec.options}
     masks = None
     if "mask" in spec.inputs and (values["masks"] or values["mask"] or values["mask_from_alpha"]):
@@ -147,18 +148,26 @@ def _run_inference(spec: TaskSpec, values: dict[str, Any]) -> None:
     try:
         runner = TaskRunner(spec, task_options, model=values["model"], device=values["device"],
                             verbose=values["verbose"], masks=masks)
-    except (ValueError, FileNotFoundError) as error:  # a method's missing input (e.g. a feature network)
-        raise click.UsageError(str(error)) from None
-    try:
         model = runner.preload()
-    except Exception as error:  # an unknown --model/--style, a file that is not an imgrestore model
+    except Exception as error:  # a method's missing input, an unknown model, a file that is no model
         raise click.UsageError(str(error)) from None
     if masks is None and model is not None and model.info.input("mask") is not None:
         raise click.UsageError("this model fills what a mask marks: give --masks DIR, --mask FILE or --mask-from-alpha")
+    return runner
+
+
+def _run_inference(spec: TaskSpec, values: dict[str, Any]) -> None:
+    from imgrestore.batch import BatchOptions, print_failures, run_jobs, write_report
+    from imgrestore.jobs import plan_many
+
+    if len(values["paths"]) < 2:
+        raise click.UsageError("give INPUT... OUTPUT: one or more images or folders, then where the results go")
+    *sources, output = values["paths"]
     try:
         plan = plan_many(sources, output, values["recursive"], values["output_format"])
     except (FileNotFoundError, ValueError) as error:
         raise click.UsageError(str(error)) from None
+    runner = _ready_runner(spec, values)
     if plan.ignored and values["verbose"]:
         for path in plan.ignored:
             click.echo(f"ignored (not an image suffix): {path}", err=True)
