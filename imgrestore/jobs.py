@@ -65,11 +65,10 @@ def plan_many(sources: list[Path], destination: Path, recursive: bool = False,
               output_format: str | None = None) -> JobPlan:
     """Several INPUTs (what a shell glob such as `photos/*.jpg` expands to) into the folder
     OUTPUT, as `cp` does: a file goes to OUTPUT/its name, a folder to OUTPUT/its name/... One
-    INPUT is `plan_jobs`. Two inputs that would write one output are refused up front, naming
-    both, rather than the second silently replacing the first."""
+    INPUT is `plan_jobs`. Either way, two inputs that would write one output are refused up front."""
     unique = list(dict.fromkeys(sources))  # an overlapping glob names a file twice
     if len(unique) == 1:
-        return plan_jobs(unique[0], destination, recursive, output_format)
+        return _refuse_collisions(plan_jobs(unique[0], destination, recursive, output_format))
     if destination.is_file() or (destination.suffix.lower() in IMAGE_SUFFIXES and not destination.is_dir()):
         raise ValueError(f"{len(unique)} inputs go into a folder, so the output must be one, not {destination}")
     jobs, ignored = [], []
@@ -80,12 +79,18 @@ def plan_many(sources: list[Path], destination: Path, recursive: bool = False,
         plan = plan_jobs(source, target, recursive, output_format)
         jobs += plan.jobs
         ignored += plan.ignored
+    return _refuse_collisions(JobPlan(jobs, ignored))
+
+
+def _refuse_collisions(plan: JobPlan) -> JobPlan:
+    """Two inputs bound for one output (a.png and a.jpg with --format png; two inputs of one name)
+    would have the second silently replace the first: refuse the plan, naming both."""
     writers: dict[Path, Path] = {}
-    for job in jobs:
+    for job in plan.jobs:
         first = writers.setdefault(job.destination, job.source)
         if first != job.source:
             raise ValueError(f"{first} and {job.source} would both be written to {job.destination}")
-    return JobPlan(jobs, ignored)
+    return plan
 
 
 def _with_suffix(path: Path, suffix: str | None) -> Path:

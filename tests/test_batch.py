@@ -155,6 +155,9 @@ def test_several_inputs_are_refused_when_two_would_write_one_file(photo_folder: 
         plan_many([photo_folder / "a.png", photo_folder / "b.png"], tmp_path / "ab.png")
     result = CliRunner().invoke(cli, ["denoise", str(photo_folder / "a.png")])
     assert result.exit_code == 2 and "INPUT... OUTPUT" in result.output
+    write_image(photo_folder / "a.jpg", Picture(color=np.zeros((8, 8, 3), np.uint8)))  # a.png's twin
+    with pytest.raises(ValueError, match="would both be written to"):
+        plan_many([photo_folder], tmp_path / "out", output_format="png")
 
 
 def test_tiled_equals_untiled(tiny_denoiser, coffee: np.ndarray) -> None:
