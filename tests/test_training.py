@@ -185,15 +185,21 @@ def test_ctrl_c_stops_after_the_step_and_resumes_exactly(tmp_path: Path, trainin
         return original(self, rng, batch_size)
 
     monkeypatch.setattr(DenoiseRecipe, "training_batch", interrupted_batch)
-    result = CliRunner().invoke(cli, [
-        "train", "denoise", "--gray", "--data", str(training_folder), "--out", str(tmp_path / "stopped"),
-        "--steps", "6", "--batch-size", "2", "--patch-size", "32", "--features", "8", "--depth", "3",
-        "--precision", "fp32", "--checkpoint-every", "3", "--validate-every", "100", "--seed", "7", "--threads", "1",
-    ])
+    # Ctrl-C as in a terminal: a test run started in the background (CI, nohup) inherits SIGINT
+    # ignored, which the trainer rightly leaves alone
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        result = CliRunner().invoke(cli, [
+            "train", "denoise", "--gray", "--data", str(training_folder), "--out", str(tmp_path / "stopped"),
+            "--steps", "6", "--batch-size", "2", "--patch-size", "32", "--features", "8", "--depth", "3",
+            "--precision", "fp32", "--checkpoint-every", "3", "--validate-every", "100", "--seed", "7", "--threads", "1",
+        ])
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is put back
+    finally:
+        signal.signal(signal.SIGINT, outer)
     assert result.exit_code == 130, result.output
     assert "stopped at step 5" in result.output and "--resume" in result.output
     assert read_metadata(tmp_path / "stopped" / "last.safetensors")["step"] == 5
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is put back
     monkeypatch.setattr(DenoiseRecipe, "training_batch", original)
     _train(tmp_path / "stopped", training_folder, 6, "--resume")
     straight = load_file(str(tmp_path / "straight" / "last.safetensors"))
