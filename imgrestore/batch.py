@@ -33,15 +33,21 @@ class Failure:
 
 @dataclass
 class Summary:
-    done: int = 0
-    skipped: int = 0
+    written: list[tuple[Path, Path]] = field(default_factory=list)
+    """(input, output) of every file done."""
+    skipped_inputs: list[Path] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
     megapixels: float = 0.0
     devices: tuple[str, ...] = ()
-    written: list[tuple[Path, Path]] = field(default_factory=list)
-    """(input, output) of every file done, for --report."""
-    skipped_paths: list[Path] = field(default_factory=list)
+
+    @property
+    def done(self) -> int:
+        return len(self.written)
+
+    @property
+    def skipped(self) -> int:
+        return len(self.skipped_inputs)
 
     @property
     def failed(self) -> int:
@@ -55,7 +61,7 @@ class Summary:
             "seconds": round(self.seconds, 3), "megapixels": round(self.megapixels, 3), "devices": list(self.devices),
             "files": sorted([{"input": str(source), "output": str(output), "status": "done"}
                              for source, output in self.written]
-                            + [{"input": str(path), "status": "skipped"} for path in self.skipped_paths]
+                            + [{"input": str(path), "status": "skipped"} for path in self.skipped_inputs]
                             + [{"input": str(f.path), "status": "failed", "reason": f.reason} for f in self.failures],
                             key=lambda entry: entry["input"]),
         }
@@ -124,8 +130,7 @@ def run_jobs(
         if job.destination.resolve() in inputs:
             fail(job, f"output {job.destination} would overwrite an input")
         elif options.skip_existing and job.destination.exists():
-            summary.skipped += 1
-            summary.skipped_paths.append(job.source)
+            summary.skipped_inputs.append(job.source)
             tracker.advance()
         else:
             todo.append(job)
@@ -146,9 +151,8 @@ def run_jobs(
             return
         height, width = item.picture.size
         with lock:
-            summary.done += 1
-            summary.megapixels += height * width / 1e6
             summary.written.append((item.job.source, item.job.destination))
+            summary.megapixels += height * width / 1e6
         tracker.advance()
 
     writes: list[Future[None]] = []

@@ -25,7 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from imgrestore.metadata import ImageMetadata, embed_metadata, open_header, png_chunk, read_metadata
+from imgrestore.metadata import FileHeader, ImageMetadata, embed_metadata, png_chunk, read_header
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"})
 _LOSSY_8BIT = frozenset({".jpg", ".jpeg", ".webp", ".bmp"})
@@ -118,16 +118,16 @@ def decode_image(data: bytes) -> Picture:
     if not data:
         raise ImageReadError("empty file")
     _check_complete(data)
-    _check_single_frame(data)
+    header = read_header(data)
+    _check_single_frame(header)
     decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if decoded is None or decoded.size == 0:
         raise ImageReadError("not a decodable image (corrupt or unsupported format)")
     if decoded.dtype not in (np.uint8, np.uint16):
         raise ImageReadError(f"unsupported sample type {decoded.dtype} (8- and 16-bit are supported)")
-    picture = _split_channels(decoded, gray_alpha=_is_png_gray_alpha(data))
-    orientation, metadata = read_metadata(data)
-    picture = replace(picture, metadata=metadata)
-    if orientation in (None, 1) or (data.startswith(_TIFF_SIGNATURES) and _opencv_orients_tiff()):
+    picture = replace(_split_channels(decoded, gray_alpha=_is_png_gray_alpha(data)), metadata=header.metadata)
+    orientation = header.orientation
+    if orientation in (None, 1) or (header.format == "TIFF" and _opencv_orients_tiff()):
         return picture
     return replace(picture, color=apply_orientation(picture.color, orientation),
                    alpha=None if picture.alpha is None else apply_orientation(picture.alpha, orientation))
@@ -139,10 +139,6 @@ def _check_complete(data: bytes) -> None:
         raise ImageReadError("truncated JPEG (no end-of-image marker)")
     if data[:8] == b"\x89PNG\r\n\x1a\n" and b"IEND" not in data[-64:]:
         raise ImageReadError("truncated PNG (no IEND chunk)")
-
-
-_TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
-_MULTI_FRAME_SIGNATURES = (*_TIFF_SIGNATURES, b"\x89PNG\r\n\x1a\n", b"RIFF")
 
 
 @functools.cache
@@ -161,20 +157,13 @@ def _opencv_orients_tiff() -> bool:
     return decoded is not None and int(decoded.reshape(-1)[0]) == 255
 
 
-def _check_single_frame(data: bytes) -> None:
+def _check_single_frame(header: FileHeader) -> None:
     """OpenCV decodes only the first page of a multi-page TIFF and the first frame of an animated
     PNG or WebP. Writing that frame alone would drop the rest without a word, so such a file is
     refused by name (the batch goes on) and the user can split it and run the pages."""
-    if not data.startswith(_MULTI_FRAME_SIGNATURES):
-        return
-    try:
-        with open_header(data) as image:
-            frames, kind = getattr(image, "n_frames", 1), image.format
-    except Exception:  # Pillow cannot parse it: not its call, the decoder below gives the reason
-        return
-    if frames > 1:
-        what = "pages (multi-page TIFF)" if kind == "TIFF" else f"frames (animated {kind})"
-        raise ImageReadError(f"{frames} {what}: only single-image files are processed, and keeping "
+    if header.frames > 1:
+        what = "pages (multi-page TIFF)" if header.format == "TIFF" else f"frames (animated {header.format})"
+        raise ImageReadError(f"{header.frames} {what}: only single-image files are processed, and keeping "
                              "the first alone would lose the rest; split it into one file per "
                              "page or frame first")
 

@@ -76,7 +76,7 @@ class TaskRunner:
         """The session for this picture (`--model FILE` wins over the task's choice). Thread-safe."""
         if self._engine is not None:
             return self._engine
-        return self._load(str(self.model_path or self.model_name or self._select(self.options, picture)))
+        return self._load(self._model_key(picture))
 
     def preload(self) -> OnnxModel | None:
         """The model the options pick without seeing a picture, loaded now (and kept for the
@@ -88,10 +88,13 @@ class TaskRunner:
         if self._engine is not None:
             return self._engine
         try:
-            key = str(self.model_path or self.model_name or self._select(self.options, None))
+            key = self._model_key(None)
         except Exception:  # a plugin that chooses by the picture: every file loads its own
             return None
         return self._load(key)
+
+    def _model_key(self, picture: Picture | None) -> str:
+        return str(self.model_path or self.model_name or self._select(self.options, picture))
 
     def _load(self, key: str) -> OnnxModel:
         with self._lock:

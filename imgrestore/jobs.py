@@ -41,7 +41,7 @@ def plan_jobs(source: Path, destination: Path, recursive: bool = False, output_f
         return JobPlan([Job(source, _with_suffix(destination / source.name, suffix), Path(source.name))], [])
     if not source.is_dir():
         raise FileNotFoundError(f"input not found: {source}")
-    if (destination.suffix.lower() in IMAGE_SUFFIXES and not destination.is_dir()) or destination.is_file():
+    if _names_a_file(destination):
         raise ValueError(f"input {source} is a folder, so the output must be a folder, not {destination}")
     walker = source.rglob("*") if recursive else source.iterdir()
     output_root = destination.resolve()
@@ -69,7 +69,7 @@ def plan_many(sources: list[Path], destination: Path, recursive: bool = False,
     unique = list(dict.fromkeys(sources))  # an overlapping glob names a file twice
     if len(unique) == 1:
         return _refuse_collisions(plan_jobs(unique[0], destination, recursive, output_format))
-    if destination.is_file() or (destination.suffix.lower() in IMAGE_SUFFIXES and not destination.is_dir()):
+    if _names_a_file(destination):
         raise ValueError(f"{len(unique)} inputs go into a folder, so the output must be one, not {destination}")
     jobs, ignored = [], []
     for source in unique:
@@ -91,6 +91,11 @@ def _refuse_collisions(plan: JobPlan) -> JobPlan:
         if first != job.source:
             raise ValueError(f"{first} and {job.source} would both be written to {job.destination}")
     return plan
+
+
+def _names_a_file(destination: Path) -> bool:
+    """OUTPUT is an existing file, or a new name with an image suffix: not a folder to fill."""
+    return destination.is_file() or (destination.suffix.lower() in IMAGE_SUFFIXES and not destination.is_dir())
 
 
 def _with_suffix(path: Path, suffix: str | None) -> Path:

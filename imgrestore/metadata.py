@@ -49,7 +49,7 @@ class ImageMetadata:
 _HEADER_FORMATS = ("PNG", "JPEG", "TIFF", "WEBP", "BMP")
 
 
-def open_header(data: bytes) -> Any:
+def _open_header(data: bytes) -> Any:
     """Pillow's parser on an encoded file's headers, without Pillow's pixel-count limit.
 
     Why: `Image.open` refuses images over 179 megapixels (a guard for code that then decodes
@@ -70,24 +70,47 @@ def open_header(data: bytes) -> Any:
     raise UnidentifiedImageError("not a PNG, JPEG, TIFF, WebP or BMP file")
 
 
-def read_metadata(data: bytes) -> tuple[int | None, ImageMetadata | None]:
-    """(EXIF orientation 1..8 or None, what to carry to the output or None) from an encoded file.
-    Reads headers only (Pillow's parser), never the pixels."""
+@dataclass(frozen=True)
+class FileHeader:
+    """What the reader takes from an encoded file's headers before OpenCV decodes its pixels."""
+
+    orientation: int | None = None
+    """EXIF orientation 1..8, or None."""
+    metadata: ImageMetadata | None = None
+    """What to carry to the output, or None."""
+    frames: int = 1
+    """Pages of a TIFF, frames of an animated PNG or WebP."""
+    format: str = ""
+
+
+def _frame_count(image: Any) -> int:
+    """Pages or frames; 1 when a damaged page chain makes them uncountable (the first page is
+    still decodable, as before frames were counted)."""
+    try:
+        return int(getattr(image, "n_frames", 1))
+    except Exception:  # Pillow walks the TIFF page chain here and may trip on any byte of it
+        return 1
+
+
+def read_header(data: bytes) -> FileHeader:
+    """One pass of Pillow's parser over an encoded file's headers, never its pixels. A file
+    Pillow cannot parse gives an empty header: the pixel decoder then says what is wrong."""
     from PIL import UnidentifiedImageError
 
     try:
-        with open_header(data) as image:
+        with _open_header(data) as image:
             icc, exif = image.info.get("icc_profile") or None, image.info.get("exif")
             # Pillow's PNG getexif() decodes the whole image when the header holds no eXIf chunk
             orientation = image.getexif().get(EXIF_ORIENTATION_TAG) if image.format != "PNG" or exif else None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        return None, None
+            frames, kind = _frame_count(image), image.format or ""
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        return FileHeader()
     if isinstance(exif, bytes):
         exif = _patched_exif(exif.removeprefix(_EXIF_PREFIX), {EXIF_ORIENTATION_TAG: 1})
     else:
         exif = None
     metadata = ImageMetadata(icc_profile=icc, exif=exif)
-    return orientation, metadata if metadata else None
+    return FileHeader(orientation, metadata if metadata else None, frames, kind)
 
 
 def embed_metadata(encoded: bytes, suffix: str, metadata: ImageMetadata | None, size: tuple[int, int],

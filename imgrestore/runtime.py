@@ -271,9 +271,12 @@ def _tile_rows(tiles: list[Tile]) -> list[list[Tile]]:
 def pad_to_multiple(batch: np.ndarray, multiple: int, minimum: int = 0) -> np.ndarray:
     """Pad N×C×H×W at the bottom and right (mirrored) so H and W are multiples of `multiple`
     and at least `minimum`."""
+    def padding(length: int) -> int:
+        target = max(length, minimum)
+        return target + (-target) % multiple - length
+
     height, width = batch.shape[2], batch.shape[3]
-    pad_h, pad_w = (-max(height, minimum)) % multiple, (-max(width, minimum)) % multiple
-    pad_h, pad_w = pad_h + max(minimum - height, 0), pad_w + max(minimum - width, 0)
+    pad_h, pad_w = padding(height), padding(width)
     if not (pad_h or pad_w):
         return batch
     mode = "reflect" if height > pad_h and width > pad_w else "edge"
