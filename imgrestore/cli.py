@@ -300,7 +300,9 @@ def _train_command(spec: TaskSpec) -> click.Command:
                      help="Training images: a folder (searched recursively) or file; repeat for more."),
         click.Option(["--val"], type=click.Path(exists=True, path_type=Path), default=None,
                      help="Validation images [default: hold out --val-fraction of --data by file name]."),
-        click.Option(["--val-fraction"], type=click.FloatRange(0, 0.5), default=0.05, show_default=True),
+        click.Option(["--val-fraction"], type=click.FloatRange(0, 0.5, min_open=True), default=0.05, show_default=True,
+                     help="Share of --data held out for validation (every run validates: to train on all "
+                          "of --data, give --val instead)."),
         click.Option(["--out"], type=click.Path(path_type=Path), required=True,
                      help="Run folder: checkpoints (last/best .safetensors), log.csv, config.json."),
         click.Option(["--steps"], type=click.IntRange(1), default=10000, show_default=True),

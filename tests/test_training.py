@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -206,3 +207,53 @@ def test_ctrl_c_stops_after_the_step_and_resumes_exactly(tmp_path: Path, trainin
     resumed = load_file(str(tmp_path / "stopped" / "last.safetensors"))
     for key in straight:
         assert (straight[key] - resumed[key]).abs().max() < 1e-6, key
+
+
+@pytest.fixture
+def small_gray_folder(tmp_path: Path) -> Path:
+    """Twenty 60×60 gray crops of a real photo: a set shaped like Train400 (180×180 gray crops),
+    smaller than the recipes' validation crops."""
+    from skimage import data
+
+    from imgrestore.images import Picture, write_image
+
+    camera = data.camera()
+    folder = tmp_path / "small"
+    for index in range(20):
+        top, left = divmod(index, 5)
+        write_image(folder / f"crop_{index:02d}.png", Picture(color=camera[top * 100:, left * 100:][:60, :60, None]))
+    return folder
+
+
+def test_a_set_of_small_images_trains_and_validates_on_smaller_crops(tmp_path: Path, small_gray_folder: Path) -> None:
+    """Every held-out image is below the 192-pixel validation crop: validation runs on 60-pixel crops
+    instead of failing with 'no usable training images'."""
+    _train(tmp_path / "run", small_gray_folder, 2, "--validate-every", "1", "--val-fraction", "0.3")
+    psnrs = [float(row["val_psnr"]) for row in _log(tmp_path / "run")]
+    assert len(psnrs) == 2 and all(10 < psnr < 60 for psnr in psnrs)
+
+
+def test_validation_crops_keep_their_size_where_images_allow_it() -> None:
+    from imgrestore.training.data import validation_crops
+
+    small, large = np.zeros((60, 80, 1), np.uint8), np.zeros((300, 200, 1), np.uint8)
+    assert [crop.shape for crop in validation_crops([small, large], 192)] == [(192, 192, 1)]
+    assert [crop.shape for crop in validation_crops([small, small[:50]], 192, multiple=4)] == [(48, 48, 1)] * 2
+    with pytest.raises(ValueError, match="validation images are too small.*--val"):
+        validation_crops([small[:10]], 192)
+
+
+def test_a_colour_denoiser_on_gray_images_says_to_pass_gray(tmp_path: Path, small_gray_folder: Path,
+                                                            cli_runner) -> None:
+    result = cli_runner.invoke(cli, ["train", "denoise", "--data", str(small_gray_folder), "--out",
+                                     str(tmp_path / "run"), "--steps", "1"])
+    assert result.exit_code != 0
+    assert "none of the 20 images of --data is in colour" in str(result.exception) + result.output
+    assert "--gray" in str(result.exception) + result.output
+
+
+def test_a_validation_share_of_zero_is_refused_with_what_to_do(tmp_path: Path, small_gray_folder: Path,
+                                                                cli_runner) -> None:
+    result = cli_runner.invoke(cli, ["train", "denoise", "--gray", "--data", str(small_gray_folder), "--out",
+                                     str(tmp_path / "run"), "--steps", "1", "--val-fraction", "0"])
+    assert result.exit_code == 2 and "--val-fraction" in result.output

@@ -43,14 +43,18 @@ def split_holdout(paths: Sequence[Path], fraction: float) -> tuple[list[Path], l
     return kept, held
 
 
-def training_and_validation_paths(options: dict, keep: Callable[[Path], bool] | None = None
-                                  ) -> tuple[list[Path], list[Path]]:
+def training_and_validation_paths(options: dict, keep: Callable[[Path], bool] | None = None,
+                                  kept_what: str = "accepted") -> tuple[list[Path], list[Path]]:
     """The images of `--data` (those `keep` accepts), and the validation images: those of `--val`
     when given, else a held-out `--val-fraction` of them (split_holdout). Every recipe reads its
-    data this way."""
+    data this way. When `keep` refuses every image, the error says so with `kept_what` (what a
+    kept image is, and what to do instead), not that the folder holds no images."""
     if not options.get("data"):
         raise ValueError("give the training images with --data (a folder or file; repeat for more)")
-    paths = [p for p in list_images(options["data"]) if keep is None or keep(p)]
+    found = list_images(options["data"])
+    paths = [p for p in found if keep is None or keep(p)]
+    if found and not paths:
+        raise ValueError(f"none of the {len(found)} images of --data is {kept_what}")
     if options.get("val"):
         return paths, list_images(options["val"])
     return split_holdout(paths, options["val_fraction"])
@@ -66,10 +70,12 @@ def center_crop(image: np.ndarray, size: int) -> np.ndarray:
     return image[top : top + size, left : left + size]
 
 
-def load_images(paths: Sequence[Path], mode: str | None, min_size: int = 0) -> list[np.ndarray]:
+def load_images(paths: Sequence[Path], mode: str | None, min_size: int = 0, role: str = "training"
+                ) -> list[np.ndarray]:
     """Decode to H×W×C uint8 in `mode` ("gray" or "rgb"; None keeps each file's own channels);
     smaller than `min_size` is skipped. A file that cannot be read (corrupt, truncated, not an
-    image) is named on stderr and skipped: one bad file among thousands must not stop a run."""
+    image) is named on stderr and skipped: one bad file among thousands must not stop a run.
+    `role` names the images in the error raised when none is left."""
     images = []
     for path in paths:
         try:
@@ -81,8 +87,26 @@ def load_images(paths: Sequence[Path], mode: str | None, min_size: int = 0) -> l
         if min(pixels.shape[:2]) >= min_size:
             images.append(np.ascontiguousarray(pixels))
     if not images:
-        raise ValueError(f"no usable training images (need at least {min_size}px on each side)")
+        need = f" (need at least {min_size}px on each side)" if min_size else ""
+        raise ValueError(f"no usable {role} images{need}")
     return images
+
+
+def validation_crops(images: Sequence[np.ndarray], size: int, multiple: int = 1, smallest: int = 16
+                     ) -> list[np.ndarray]:
+    """Square centre crops of the validation images, all one size so they stack into one batch:
+    `size`, from the images at least that large. When none is, the crops take the smallest
+    image's shorter side (rounded down to `multiple`) instead, so that a set of small pictures
+    validates at all: the 180×180 crops of Train400, the classic denoising training set, are all
+    smaller than a 192-pixel crop."""
+    large = [image for image in images if min(image.shape[:2]) >= size]
+    if large:
+        return [center_crop(image, size) for image in large]
+    side = min(min(image.shape[:2]) for image in images) // multiple * multiple
+    if side < smallest:
+        raise ValueError(f"validation images are too small: their centre crops would be {side}px, "
+                         f"at least {smallest} are needed (give larger ones with --val)")
+    return [center_crop(image, side) for image in images]
 
 
 @dataclass

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from imgrestore.noise import add_gaussian_noise
-from imgrestore.training.data import PatchSampler, center_crop, load_images, training_and_validation_paths
+from imgrestore.training.data import PatchSampler, load_images, training_and_validation_paths, validation_crops
 from imgrestore.training.recipe import Batch
 
 from imgrestore_denoise.model import build
@@ -38,9 +38,10 @@ class DenoiseRecipe:
         self.patch_size = options["patch_size"]
         mode = "rgb" if self.color else "gray"
         keep = (lambda path: not _is_single_channel(path)) if self.color else None
-        train_paths, val_paths = training_and_validation_paths(options, keep)
+        train_paths, val_paths = training_and_validation_paths(
+            options, keep, kept_what="in colour (all are single-channel): train a gray denoiser with --gray")
         self.sampler = PatchSampler(load_images(train_paths, mode, min_size=self.patch_size), self.patch_size)
-        self._validation = self._make_validation(load_images(val_paths, mode, min_size=VALIDATION_CROP))
+        self._validation = self._make_validation(load_images(val_paths, mode, role="validation"))
 
     def model_config(self) -> dict[str, Any]:
         config = {"channels": 3 if self.color else 1, "features": self.features, "depth": self.depth}
@@ -70,16 +71,16 @@ class DenoiseRecipe:
     def _make_validation(self, images: list[np.ndarray]) -> list[Batch]:
         """Centre crops of the held-out images at each validation sigma, noise seeded once."""
         rng = np.random.default_rng(12345)
+        crops = validation_crops(images, VALIDATION_CROP)
         batches = []
         for sigma in VALIDATION_SIGMAS:
             clean, noisy = [], []
-            for image in images:
-                crop = center_crop(image, VALIDATION_CROP)
+            for crop in crops:
                 clean.append(crop.transpose(2, 0, 1))
                 noisy.append(add_gaussian_noise(crop, sigma, rng).transpose(2, 0, 1))
             batches.append({
                 "input": torch.from_numpy(np.stack(noisy).astype(np.float32) / 255),
-                "sigma": torch.full((len(images), 1), sigma / 255),
+                "sigma": torch.full((len(crops), 1), sigma / 255),
                 "target": torch.from_numpy(np.stack(clean).astype(np.float32) / 255),
             })
         return batches

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from imgrestore.masks import MaskSpec, free_form_mask
-from imgrestore.training.data import PatchSampler, center_crop, load_images, training_and_validation_paths
+from imgrestore.training.data import PatchSampler, load_images, training_and_validation_paths, validation_crops
 from imgrestore.training.recipe import Batch, Phase
 
 from imgrestore_inpaint.coarse import coarse_fill
@@ -46,7 +46,7 @@ class InpaintRecipe:
         images = load_images(train_paths, "rgb", min_size=self.patch_size)
         images += [_half(image) for image in images if min(image.shape[:2]) >= HALF_SCALE_MIN]
         self.sampler = PatchSampler(images, self.patch_size)
-        self._validation = self._make_validation(load_images(val_paths, "rgb", min_size=VALIDATION_CROP))
+        self._validation = self._make_validation(load_images(val_paths, "rgb", role="validation"))
 
     def model_config(self) -> dict[str, Any]:
         return {"features": self.features}
@@ -111,11 +111,12 @@ class InpaintRecipe:
 
     def _make_validation(self, images: list[np.ndarray]) -> list[Batch]:
         """Centre crops of the held-out images with fixed seeded masks at three area ranges."""
-        crops = [center_crop(image, VALIDATION_CROP).transpose(2, 0, 1) for image in images]
+        crops = [crop.transpose(2, 0, 1) for crop in validation_crops(images, VALIDATION_CROP)]
+        side = crops[0].shape[1]
         clean = np.stack(crops).astype(np.float32) / 255
         batches = []
         for level, area in enumerate(VALIDATION_AREAS):
-            spec = MaskSpec(VALIDATION_CROP, VALIDATION_CROP, area)
+            spec = MaskSpec(side, side, area)
             masks = np.stack([free_form_mask(spec, 9000 + level, i) for i in range(len(crops))])[:, None] / 255
             batches.append(_batch(clean, masks.astype(np.float32)))
         return batches

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from imgrestore.training.data import PatchSampler, center_crop, load_images, training_and_validation_paths
+from imgrestore.training.data import PatchSampler, load_images, training_and_validation_paths, validation_crops
 from imgrestore.training.recipe import Batch
 
 from imgrestore_reconstruct.dictionary import read_dictionary
@@ -72,7 +72,8 @@ class ReconstructRecipe:
         else:
             self.dictionary = learn_dictionary(images, self.patch, self.atoms, options["ksvd_patches"],
                                                options["ksvd_sparsity"], options["ksvd_iterations"])
-        validation = [center_crop(image, VALIDATION_CROP) for image in load_images(val_paths, "gray", VALIDATION_CROP)]
+        validation = validation_crops(load_images(val_paths, "gray", role="validation"), VALIDATION_CROP,
+                                      smallest=self.patch)
         self._validation = [self._degrade(np.stack(validation).transpose(0, 3, 1, 2).astype(np.float32) / 255,
                                           np.random.default_rng(9000), validation=True)]
 

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from imgrestore.resize import imresize, modcrop
-from imgrestore.training.data import center_crop, load_images, training_and_validation_paths
+from imgrestore.training.data import load_images, training_and_validation_paths, validation_crops
 from imgrestore.training.recipe import Batch, unwrap
 
 from imgrestore_upscale.model import build
@@ -73,7 +73,7 @@ class UpscaleRecipe:
         train_paths, val_paths = training_and_validation_paths(options)
         train_images = load_images(train_paths, "rgb")
         self.pairs = {scale: ScaledPairs(train_images, scale, patch_size) for scale in self.scales}
-        self._validation = self._make_validation(load_images(val_paths, "rgb", min_size=VALIDATION_CROP * max(self.scales)))
+        self._validation = self._make_validation(load_images(val_paths, "rgb", role="validation"))
 
     def model_config(self) -> dict[str, Any]:
         return {"scales": list(self.model_scales), "features": self.features, "depth": self.depth}
@@ -98,11 +98,12 @@ class UpscaleRecipe:
 
     def _make_validation(self, images: list[np.ndarray]) -> list[Batch]:
         """Centre crops of the held-out images, degraded at each training scale."""
+        largest = VALIDATION_CROP * max(self.scales)  # every scale validates on the same pictures
+        images = [image for image in images if min(image.shape[:2]) >= largest] or images
         batches = []
         for scale in self.scales:
             low, high = [], []
-            for image in images:
-                crop = center_crop(image, VALIDATION_CROP * scale)
+            for crop in validation_crops(images, VALIDATION_CROP * scale, multiple=scale):
                 high.append(crop.transpose(2, 0, 1))
                 low.append(imresize(crop, 1 / scale).transpose(2, 0, 1))
             batches.append({
