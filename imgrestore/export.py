@@ -132,19 +132,22 @@ def export_onnx(
                                              "precision": "fp16" if fp16 else "fp32"}),
     })
     onnx.checker.check_model(graph, full_check=True)
-    temporary = output.with_name(f".{output.name}.part")
-    onnx.save(graph, str(temporary))
-    temporary.replace(output)
-
-    difference = parity_difference(model, export_spec, output)
-    tolerance = PARITY_TOLERANCE["fp16" if fp16 else "fp32"]
     parameters = sum(int(np.prod(tensor.dims)) for tensor in graph.graph.initializer  # what was exported,
                      if tensor.data_type in (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16))  # not shape constants
-    if not difference <= tolerance:
-        raise ParityError(
-            f"onnxruntime differs from torch by {difference:.3g} (> {tolerance:g}) on a "
-            f"{PARITY_SIZE[0]}×{PARITY_SIZE[1]} input: the export of {output} is wrong"
-        )
+    tolerance = PARITY_TOLERANCE["fp16" if fp16 else "fp32"]
+    # Checked before it takes the output's name: a wrong export must not replace a good model there.
+    temporary = output.with_name(f".{output.name}.part")
+    try:
+        onnx.save(graph, str(temporary))
+        difference = parity_difference(model, export_spec, temporary)
+        if not difference <= tolerance:
+            raise ParityError(
+                f"onnxruntime differs from torch by {difference:.3g} (> {tolerance:g}) on a "
+                f"{PARITY_SIZE[0]}×{PARITY_SIZE[1]} input: the export is wrong, {output} was not written"
+            )
+        temporary.replace(output)
+    finally:
+        temporary.unlink(missing_ok=True)
     return ExportReport(output, parameters, difference, tolerance, PARITY_SIZE)
 
 

@@ -62,3 +62,19 @@ def test_export_rejects_another_tasks_checkpoint(tiny_denoiser, tmp_path: Path) 
     result = CliRunner().invoke(cli, ["export", "denoise", "--checkpoint", str(tmp_path / "other.safetensors"),
                                       "-o", str(tmp_path / "x.onnx")])
     assert result.exit_code == 1 and "is a checkpoint of task 'upscale'" in result.output
+
+
+def test_an_export_that_fails_parity_leaves_the_previous_model_in_place(tiny_denoiser, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parity check runs on a temporary file: a wrong graph never takes the output's name, so
+    re-exporting over a working model and failing keeps the working model, and leaves no debris."""
+    import imgrestore.export
+
+    output = tmp_path / "model.onnx"
+    output.write_bytes(b"the model that worked")
+    monkeypatch.setattr(imgrestore.export, "parity_difference", lambda *args, **kwargs: 0.5)
+    result = CliRunner().invoke(cli, ["export", "denoise", "--checkpoint", str(tiny_denoiser["run"] / "last.safetensors"),
+                                      "-o", str(output)])
+    assert result.exit_code == 1 and "differs from torch by 0.5" in result.output and "was not written" in result.output
+    assert output.read_bytes() == b"the model that worked"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model.onnx"]
