@@ -43,7 +43,9 @@ def weights_dir() -> Path:
     for candidate in candidates:
         if (candidate / MANIFEST).is_file():
             return candidate
-    raise WeightsError("no weights folder found (looked in: " + ", ".join(str(c) for c in candidates) + ")")
+    raise WeightsError("no weights folder found (looked in: " + ", ".join(str(c) for c in candidates) + "): "
+                       "set IMGRESTORE_WEIGHTS to a folder holding manifest.json (the repository's weights/, "
+                       "which an editable install, pip install -e, finds by itself), or give --model FILE.onnx")
 
 
 def read_manifest(directory: Path | None = None) -> dict[str, Any]:

@@ -57,3 +57,18 @@ def test_evaluator_entry(name: str) -> None:
     assert sha256_of(entry.file.parent / record["statistics"]) == record["statistics_sha256"]
     assert record["training_command"].startswith("imgrestore train ") and record["data"]
     assert entry.file.stat().st_size < 8 * 1024 * 1024
+
+
+def test_an_install_without_weights_says_how_to_give_them(tmp_path, monkeypatch) -> None:
+    """A non-editable install (pip install .) has no weights/ beside the package: the error names
+    where it looked and the two ways out."""
+    import sys
+
+    import imgrestore.weights
+
+    monkeypatch.delenv("IMGRESTORE_WEIGHTS", raising=False)
+    monkeypatch.setattr(imgrestore.weights, "__file__", str(tmp_path / "site" / "imgrestore" / "weights.py"))
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "venv"))
+    with pytest.raises(WeightsError, match="IMGRESTORE_WEIGHTS.*--model") as error:
+        weights_dir()
+    assert str(tmp_path / "site" / "weights") in str(error.value)
