@@ -68,6 +68,7 @@ class TaskRunner:
         self._select = resolve(spec.select_model)
         self._prepare = resolve(spec.prepare)
         self._finish = resolve(spec.finish) if spec.finish else None
+        self._check = resolve(spec.check_model) if spec.check_model else None
         self._engine = resolve(spec.engine)(options, device) if spec.engine else None
         if self._engine is not None:
             self._models["engine"] = self._engine  # reported like a loaded model
@@ -107,6 +108,8 @@ class TaskRunner:
                     model = OnnxModel(path, device=self.device, verbose=self.verbose)
                     if model.info.task != self.spec.name:
                         raise ValueError(f"{path} is a {model.info.task!r} model, not a {self.spec.name!r} model")
+                    if self._check is not None:
+                        self._check(self.options, model.info)
                 except Exception as error:
                     self._failed[key] = error
                     raise

@@ -53,6 +53,11 @@ class TaskSpec:
     options complete the name (e.g. a CycleGAN pair "photo2outline" with `--direction b2a` is the
     model "translate-photo2outline-b2a"). None: NAME is the model's own name."""
 
+    check_model: str | Callable[..., None] | None = None
+    """(options: dict, info: ModelInfo) -> None, raising ValueError when the options ask for what
+    the model cannot do (e.g. `--scale 4` with a ×2 model given by `--model`). Called once when a
+    model loads, so a mismatch is one error before the batch, not a failure per file."""
+
     finish: str | Callable[..., Any] | None = None
     """(output: H×W×C float32 0..1, picture: Picture, options: dict) -> H×W×C float32: a last
     numpy step on the model output (e.g. blending). None keeps the output as is."""

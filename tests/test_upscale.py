@@ -129,12 +129,15 @@ def test_sixteen_bit_gray_and_alpha_round_trips(tmp_path: Path, astronaut) -> No
 
 
 def test_scale_must_match_a_given_model(tmp_path: Path, astronaut) -> None:
+    """One usage error before the batch (exit 2, nothing written), not a failure per file."""
     from imgrestore.weights import locate
 
-    write_image(tmp_path / "in" / "a.png", Picture(color=astronaut[:32, :32]))
+    for name in ("a.png", "b.png"):
+        write_image(tmp_path / "in" / name, Picture(color=astronaut[:32, :32]))
     result = CliRunner().invoke(cli, ["upscale", str(tmp_path / "in"), str(tmp_path / "out"),
                                       "--model", str(locate("upscale-x2").file), "--scale", "3"])
-    assert result.exit_code == 1 and "enlarges ×2" in result.output
+    assert result.exit_code == 2 and "--scale 3 asked for, but the model enlarges ×2" in result.output
+    assert "a.png" not in result.output and not (tmp_path / "out").exists()
 
 
 def test_shipped_x4_beats_bicubic_by_a_decibel() -> None:

@@ -33,6 +33,7 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
             summary="Enlarge photos ×2, ×3 or ×4 (super-resolution); alpha, 16-bit and gray kept.",
             select_model="imgrestore_upscale.inference:select_model",
             prepare="imgrestore_upscale.inference:prepare",
+            check_model="imgrestore_upscale.inference:check_model",
             options=(
                 click.Option(["--scale"], type=click.Choice([str(s) for s in SCALES]), default=None,
                              help="Enlargement factor [default: 4, or the scale of the --model file]."),

@@ -17,9 +17,12 @@ def select_model(options: dict[str, Any], picture: Picture | None) -> str:
     return f"upscale-x{options.get('scale') or DEFAULT_SCALE}"
 
 
-def prepare(picture: Picture, options: dict[str, Any], info: ModelInfo) -> dict[str, np.ndarray]:
-    """The RGB model enlarges gray pictures too (as R = G = B); the core turns them back to gray."""
+def check_model(options: dict[str, Any], info: ModelInfo) -> None:
     wanted = options.get("scale")
     if wanted is not None and int(wanted) != info.scale:
         raise ValueError(f"--scale {wanted} asked for, but the model enlarges ×{info.scale}")
+
+
+def prepare(picture: Picture, options: dict[str, Any], info: ModelInfo) -> dict[str, np.ndarray]:
+    """The RGB model enlarges gray pictures too (as R = G = B); the core turns them back to gray."""
     return {"image": image_input(picture, info)}
