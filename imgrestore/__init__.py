@@ -36,12 +36,16 @@ def run(task: str, image: np.ndarray, model: str | None = None, device: str = "a
     >>> clean = imgrestore.run("denoise", noisy_rgb, sigma=25)
 
     `tile` (input pixels) overrides the automatic tile size of large images. `mask` (H×W, nonzero =
-    fill) is for tasks that take one; pixels outside it come back unchanged.
+    fill) is for tasks that take one; pixels outside it come back unchanged. `options` are the
+    task's command-line options by their Python name (`sigma`, `scale`, `style`...), checked as
+    the command line checks them: an unknown name or a value out of range is an error.
     """
     from imgrestore.images import Picture
     from imgrestore.inference import TaskRunner
 
     spec = load_task(name=task)
+    if "latent" in spec.inputs:
+        raise ValueError(f"task {task!r} takes no image, it generates them: use imgrestore.sample_images")
     given = np.asarray(image)
     array = given[:, :, None] if given.ndim == 2 else given
     if array.ndim != 3 or array.shape[2] not in (1, 2, 3, 4):
@@ -54,10 +58,12 @@ def run(task: str, image: np.ndarray, model: str | None = None, device: str = "a
     colors = 3 if array.shape[2] >= 3 else 1
     alpha = array[:, :, colors].copy() if array.shape[2] in (2, 4) else None
     picture = Picture(color=np.ascontiguousarray(array[:, :, :colors]), alpha=alpha,
-                      mask=None if mask is None else np.asarray(mask) != 0)
-    all_options = {p.name: p.default for p in spec.options}
-    all_options.update(options)
-    result = TaskRunner(spec, all_options, model=model, device=device).run_picture(picture, tile=tile)
+                      mask=_mask_for(spec, mask, array.shape[:2]))
+    runner = TaskRunner(spec, _task_options(spec, options), model=model, device=device)
+    loaded = runner.preload()
+    if mask is None and loaded is not None and loaded.info.input("mask") is not None:
+        raise ValueError(f"this {task} model fills what a mask marks: pass mask= (H×W, nonzero = fill)")
+    result = runner.run_picture(picture, tile=tile)
     out = result.color if result.alpha is None else np.dstack([result.color, result.alpha])
     if floating:
         out = (out.astype(np.float32) / np.float32(65535)).astype(given.dtype)
@@ -80,9 +86,44 @@ def sample_images(task: str = "sample", count: int = 64, seed: int = 0, model: s
     spec = load_task(name=task)
     if "latent" not in spec.inputs:
         raise ValueError(f"task {task!r} takes images, not latent vectors: use imgrestore.run")
-    all_options = {p.name: p.default for p in spec.options}
-    all_options.update(options)
-    runner = TaskRunner(spec, all_options, model=model, device=device)
+    runner = TaskRunner(spec, _task_options(spec, options), model=model, device=device)
     onnx_model = runner.model_for(None)
     latents = latent_vectors(seed, range(count), latent_dim(onnx_model), truncation)
     return render_latents(runner, onnx_model, latents, batch_size)
+
+
+def _task_options(spec: TaskSpec, given: dict[str, Any]) -> dict[str, Any]:
+    """The task's options with their defaults, `given` ones converted and checked by their click
+    parameter (a float for --sigma, one of the choices for --scale...), so that a typo such as
+    `sigm=25` is an error rather than a silently estimated noise level."""
+    import click
+
+    parameters = {parameter.name: parameter for parameter in spec.options if parameter.name}
+    unknown = sorted(set(given) - set(parameters))
+    if unknown:
+        known = ", ".join(sorted(parameters)) or "none"
+        raise TypeError(f"task {spec.name!r} has no option {', '.join(map(repr, unknown))} (its options: {known})")
+    context = click.Context(click.Command(spec.name))
+    values = {name: parameter.default for name, parameter in parameters.items()}
+    for name, value in given.items():
+        if value is None:
+            continue
+        try:
+            values[name] = parameters[name].type_cast_value(context, value)
+        except click.BadParameter as error:
+            raise ValueError(f"option {name!r} of task {spec.name!r}: {error.message}") from None
+    return values
+
+
+def _mask_for(spec: TaskSpec, mask: np.ndarray | None, size: tuple[int, ...]) -> np.ndarray | None:
+    """`mask` as H×W bool, checked against the task and the image."""
+    if mask is None:
+        return None
+    if "mask" not in spec.inputs:
+        raise ValueError(f"task {spec.name!r} takes no mask")
+    mask = np.asarray(mask)
+    if mask.ndim == 3 and mask.shape[2] == 1:
+        mask = mask[:, :, 0]
+    if mask.shape != tuple(size):
+        raise ValueError(f"mask of shape {mask.shape} does not match the image's {tuple(size)}")
+    return mask != 0

@@ -32,3 +32,34 @@ def test_gray_with_alpha_keeps_its_alpha(astronaut: np.ndarray) -> None:
 def test_what_it_cannot_take_is_a_clear_error(bad: np.ndarray, error: type, words: str) -> None:
     with pytest.raises(error, match=words.replace("(", r"\(").replace(")", r"\)")):
         imgrestore.run("denoise", bad, sigma=10)
+
+
+def test_options_are_checked_as_the_command_line_checks_them(astronaut: np.ndarray) -> None:
+    """A typo must not run silently with the default (`sigm=25` would estimate the noise level)."""
+    image = astronaut[:32, :32]
+    with pytest.raises(TypeError, match=r"task 'denoise' has no option 'sigm' \(its options: sigma\)"):
+        imgrestore.run("denoise", image, sigm=25)
+    with pytest.raises(ValueError, match="option 'scale' of task 'upscale'.*not one of"):
+        imgrestore.run("upscale", image, scale=5)
+    with pytest.raises(ValueError, match="option 'strength' of task 'stylize'.*range"):
+        imgrestore.run("stylize", image, style="udnie", strength=1.5)
+    assert imgrestore.run("upscale", image, scale=2).shape == (64, 64, 3)  # an int is taken for the choice "2"
+
+
+def test_masks_are_checked_against_the_task_and_the_image(astronaut: np.ndarray) -> None:
+    image = astronaut[:48, :48]
+    mask = np.zeros((48, 48), np.uint8)
+    mask[10:20, 10:20] = 255
+    with pytest.raises(ValueError, match="pass mask="):
+        imgrestore.run("inpaint", image)
+    with pytest.raises(ValueError, match=r"mask of shape \(12, 48\) does not match the image's \(48, 48\)"):
+        imgrestore.run("inpaint", image, mask=mask[:12])
+    with pytest.raises(ValueError, match="task 'denoise' takes no mask"):
+        imgrestore.run("denoise", image, mask=mask)
+    filled = imgrestore.run("inpaint", image, mask=mask[:, :, None])  # H×W×1 is taken as H×W
+    assert np.array_equal(filled[mask == 0], image[mask == 0])
+
+
+def test_a_generating_task_points_to_sample_images(astronaut: np.ndarray) -> None:
+    with pytest.raises(ValueError, match="use imgrestore.sample_images"):
+        imgrestore.run("sample", astronaut)
