@@ -286,9 +286,12 @@ def _train_command(spec: TaskSpec) -> click.Command:
             options=recipe_options, **{**getattr(recipe, "training_defaults", {}), **tuned},
         )
         from imgrestore.training.stopping import TrainingInterrupted
+        from imgrestore.training.trainer import RunConflict
 
         try:
             final = train(recipe, config)
+        except RunConflict as error:
+            raise click.ClickException(str(error)) from None
         except TrainingInterrupted as stopped:
             click.echo(f"stopped at step {stopped.step}; {Path(values['out']) / 'last.safetensors'} holds it: "
                        "continue with the same command and --resume", err=True)

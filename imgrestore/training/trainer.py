@@ -60,6 +60,35 @@ class TrainConfig:
     options: dict[str, Any] = field(default_factory=dict)
 
 
+class RunConflict(ValueError):
+    """The run folder and the options disagree (a run there already, --resume or --init with
+    another model): a usage problem, reported in one line, not a failure of the training."""
+
+
+IGNORED_ON_RESUME = ("resume", "out_dir", "device", "threads", "history")
+"""Settings that change how fast a run goes, not what it computes (or are bookkeeping)."""
+
+
+def _write_config(out: Path, config: TrainConfig, resumed_at: int | None) -> None:
+    """config.json: the settings of the run. On --resume it keeps, in "history", the step each
+    session resumed at and every setting that session changed (old, new), so the folder says how
+    its weights came to be even when a run was extended or its learning rate changed midway; a
+    changed setting is also printed, since a mistyped --lr on resume changes the run silently."""
+    path = out / "config.json"
+    settings = json.loads(json.dumps({**asdict(config), "out_dir": str(out)}, default=str))
+    history: list[dict[str, Any]] = []
+    if resumed_at is not None and path.is_file():
+        before = json.loads(path.read_text())
+        history = before.get("history", [])
+        changed = {key: [before.get(key), value] for key, value in settings.items()
+                   if key not in IGNORED_ON_RESUME and before.get(key) != value}
+        history.append({"resumed_at_step": resumed_at, "changed": changed})
+        if changed:
+            shown = "; ".join(f"{key} {old!r} -> {new!r}" for key, (old, new) in changed.items())
+            print(f"resumed with changed settings: {shown}", file=sys.stderr)
+    path.write_text(json.dumps({**settings, "history": history}, indent=2) + "\n")
+
+
 @dataclass
 class _Context:
     rank: int
@@ -233,15 +262,15 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
     if config.resume and (out / "last.safetensors").exists():
         saved = read_metadata(out / "last.safetensors")
         if saved.get("model_config") != metadata["model_config"]:
-            raise ValueError(
+            raise RunConflict(
                 f"--resume: {out} was trained with {saved.get('model_config')}, not {metadata['model_config']}"
             )
         model.load_state_dict(load_weights(out / "last.safetensors"))
         state = load_state(out, "last")
         if config.ema and "raw_model" not in state:
-            raise ValueError(f"--resume: {out} was trained without --ema; resume it without")
+            raise RunConflict(f"--resume: {out} was trained without --ema; resume it without")
         if not config.ema and "raw_model" in state:
-            raise ValueError(f"--resume: {out} was trained with --ema; pass it again")
+            raise RunConflict(f"--resume: {out} was trained with --ema; pass it again")
         saved_optimizers = state.get("optimizers") or {phases[0].name: state["optimizer"]}
         for name, optimizer in optimizers.items():
             optimizer.load_state_dict(saved_optimizers[name])
@@ -252,11 +281,11 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
         if context.main:
             print(f"resumed from {out / 'last.safetensors'} at step {step}", file=sys.stderr)
     elif context.main and (out / "last.safetensors").exists():
-        raise FileExistsError(f"{out} already holds a run: pass --resume to continue it, or another --out")
+        raise RunConflict(f"{out} already holds a run: pass --resume to continue it, or another --out")
     elif config.init is not None:
         saved = read_metadata(config.init)
         if saved.get("model_config") != metadata["model_config"]:
-            raise ValueError(f"--init: {config.init} holds a {saved.get('model_config')} model, "
+            raise RunConflict(f"--init: {config.init} holds a {saved.get('model_config')} model, "
                              f"not {metadata['model_config']} (pass the matching model options)")
         model.load_state_dict(load_weights(config.init))
         metadata["init"] = str(config.init)
@@ -279,7 +308,7 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
     scaler = torch.amp.GradScaler(enabled=autocast_dtype == torch.float16 and context.device.type == "cuda")
     if context.main:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "config.json").write_text(json.dumps({**asdict(config), "out_dir": str(out)}, indent=2, default=str) + "\n")
+        _write_config(out, config, resumed_at=step if config.resume and step else None)
         parameters = sum(p.numel() for p in model.parameters())
         print(
             f"training {recipe.task}: {parameters:,} parameters, device {context.device}, "
