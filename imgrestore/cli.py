@@ -286,11 +286,11 @@ def _train_command(spec: TaskSpec) -> click.Command:
             options=recipe_options, **{**getattr(recipe, "training_defaults", {}), **tuned},
         )
         from imgrestore.training.stopping import TrainingInterrupted
-        from imgrestore.training.trainer import RunConflict
+        from imgrestore.training.trainer import SetupError
 
         try:
             final = train(recipe, config)
-        except RunConflict as error:
+        except SetupError as error:
             raise click.ClickException(str(error)) from None
         except TrainingInterrupted as stopped:
             click.echo(f"stopped at step {stopped.step}; {Path(values['out']) / 'last.safetensors'} holds it: "

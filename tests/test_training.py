@@ -277,3 +277,13 @@ def test_resuming_records_each_session_and_says_what_changed(tmp_path: Path, tra
     assert (config["steps"], config["lr"]) == (4, 0.01)
     assert config["history"] == [{"resumed_at_step": 2, "changed": {"steps": [2, 3]}},
                                  {"resumed_at_step": 3, "changed": {"steps": [3, 4], "lr": [0.001, 0.01]}}]
+
+
+def test_asking_for_a_missing_gpu_is_a_one_line_error(tmp_path: Path, training_folder: Path, cli_runner) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    result = cli_runner.invoke(cli, ["train", "denoise", "--gray", "--data", str(training_folder), "--out",
+                                     str(tmp_path / "run"), "--steps", "1", "--device", "cuda"])
+    assert result.exit_code == 1 and "Error: --device cuda was asked for but torch sees no CUDA device" in result.output

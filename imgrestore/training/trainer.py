@@ -60,9 +60,10 @@ class TrainConfig:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-class RunConflict(ValueError):
-    """The run folder and the options disagree (a run there already, --resume or --init with
-    another model): a usage problem, reported in one line, not a failure of the training."""
+class SetupError(ValueError):
+    """The options cannot start this run: the run folder disagrees with them (a run there
+    already, --resume or --init with another model) or the device asked for is not there. A
+    usage problem, reported in one line, not a failure of the training."""
 
 
 IGNORED_ON_RESUME = ("resume", "out_dir", "device", "threads", "history")
@@ -104,7 +105,7 @@ def _setup_distributed(requested_device: str) -> _Context:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     use_cuda = requested_device in ("auto", "cuda") and torch.cuda.is_available()
     if requested_device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda was asked for but torch sees no CUDA device")
+        raise SetupError("--device cuda was asked for but torch sees no CUDA device (use --device auto or cpu)")
     if world > 1:
         rank = int(os.environ["RANK"])
         local = int(os.environ.get("LOCAL_RANK", "0"))
@@ -262,15 +263,15 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
     if config.resume and (out / "last.safetensors").exists():
         saved = read_metadata(out / "last.safetensors")
         if saved.get("model_config") != metadata["model_config"]:
-            raise RunConflict(
+            raise SetupError(
                 f"--resume: {out} was trained with {saved.get('model_config')}, not {metadata['model_config']}"
             )
         model.load_state_dict(load_weights(out / "last.safetensors"))
         state = load_state(out, "last")
         if config.ema and "raw_model" not in state:
-            raise RunConflict(f"--resume: {out} was trained without --ema; resume it without")
+            raise SetupError(f"--resume: {out} was trained without --ema; resume it without")
         if not config.ema and "raw_model" in state:
-            raise RunConflict(f"--resume: {out} was trained with --ema; pass it again")
+            raise SetupError(f"--resume: {out} was trained with --ema; pass it again")
         saved_optimizers = state.get("optimizers") or {phases[0].name: state["optimizer"]}
         for name, optimizer in optimizers.items():
             optimizer.load_state_dict(saved_optimizers[name])
@@ -281,11 +282,11 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
         if context.main:
             print(f"resumed from {out / 'last.safetensors'} at step {step}", file=sys.stderr)
     elif context.main and (out / "last.safetensors").exists():
-        raise RunConflict(f"{out} already holds a run: pass --resume to continue it, or another --out")
+        raise SetupError(f"{out} already holds a run: pass --resume to continue it, or another --out")
     elif config.init is not None:
         saved = read_metadata(config.init)
         if saved.get("model_config") != metadata["model_config"]:
-            raise RunConflict(f"--init: {config.init} holds a {saved.get('model_config')} model, "
+            raise SetupError(f"--init: {config.init} holds a {saved.get('model_config')} model, "
                              f"not {metadata['model_config']} (pass the matching model options)")
         model.load_state_dict(load_weights(config.init))
         metadata["init"] = str(config.init)
