@@ -342,6 +342,11 @@ def _train_command(spec: TaskSpec) -> click.Command:
 
 def _export_command(spec: TaskSpec) -> click.Command:
     def callback(checkpoint: Path, output: Path, fp16: bool, opset: int, **task_options: Any) -> None:
+        import importlib.util
+
+        if importlib.util.find_spec("onnxscript") is None:  # torch.onnx's exporter imports it late
+            raise click.ClickException("export needs onnxscript, which torch's ONNX exporter uses: "
+                                       "pip install 'imgrestore[export]' (or onnxscript)")
         from imgrestore.export import ParityError, export_onnx
 
         try:

@@ -78,3 +78,15 @@ def test_an_export_that_fails_parity_leaves_the_previous_model_in_place(tiny_den
     assert result.exit_code == 1 and "differs from torch by 0.5" in result.output and "was not written" in result.output
     assert output.read_bytes() == b"the model that worked"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["model.onnx"]
+
+
+def test_export_without_onnxscript_says_what_to_install(tiny_denoiser, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnxscript" else real(name, *a))
+    result = CliRunner().invoke(cli, ["export", "denoise", "--checkpoint", str(tiny_denoiser["run"] / "last.safetensors"),
+                                      "-o", str(tmp_path / "x.onnx")])
+    assert result.exit_code == 1 and "pip install 'imgrestore[export]'" in result.output
+    assert not (tmp_path / "x.onnx").exists()
