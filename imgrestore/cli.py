@@ -263,11 +263,37 @@ RECIPE_TUNED = ("batch_size", "lr", "schedule", "warmup", "clip_grad")
 """Training options whose default is the recipe's (`training_defaults`) before the trainer's."""
 
 
+def _adopt_checkpoint_architecture(spec: TaskSpec, values: dict[str, Any]) -> None:
+    """With --init (or --resume), the task's options left at their defaults take the values the
+    checkpoint's model_config holds under the same name (--features, --depth...), so fine-tuning
+    a shipped model needs no knowledge of how wide it is. What the command line sets wins; a
+    model that still differs is the trainer's one-line error."""
+    source = values["init"] or (Path(values["out"]) / "last.safetensors" if values["resume"] else None)
+    if source is None or not Path(source).is_file():
+        return
+    import json
+
+    from imgrestore.training.checkpoint import read_metadata
+
+    saved = read_metadata(source).get("model_config") or {}
+    context = click.get_current_context()
+    adopted = []
+    for parameter in spec.train_options:
+        name = parameter.name
+        if name in saved and context.get_parameter_source(name) is click.core.ParameterSource.DEFAULT:
+            if json.loads(json.dumps(values[name])) != saved[name]:  # (a tuple option, a JSON list)
+                adopted.append(f"{name} {saved[name]}")
+            values[name] = saved[name]
+    if adopted:
+        click.echo(f"from {source}: {', '.join(adopted)}", err=True)
+
+
 def _train_command(spec: TaskSpec) -> click.Command:
     def callback(**values: Any) -> None:
         from imgrestore.task import resolve
         from imgrestore.training.trainer import TrainConfig, train
 
+        _adopt_checkpoint_architecture(spec, values)
         task_options = {p.name: values[p.name] for p in spec.train_options}
         recipe_options = {"data": list(values["data"]), "val": values["val"],
                           "val_fraction": values["val_fraction"], **task_options}

@@ -310,3 +310,31 @@ def test_batch_norm_statistics_hold_the_spread_between_small_batches() -> None:
     precise_batch_norm(FlatImages(), model, torch.device("cpu"), seed=0, batches=64, batch_size=2)
     variance = float(model[0].running_var[0])
     assert abs(variance - 1 / 12) < 0.02  # the variance of U(0, 1)
+
+
+def test_fine_tuning_takes_the_checkpoints_architecture_unless_told_otherwise(tmp_path: Path, training_folder: Path,
+                                                                              cli_runner) -> None:
+    """--init with a 12-wide model and no --features: the run is 12 wide (the default would be 64,
+    and the shipped upscaler's 64 against the default 48 made every fine-tune fail). --resume
+    without the model options continues the same model; an explicit option still wins."""
+    import json
+
+    from imgrestore.training.checkpoint import read_metadata
+
+    _train(tmp_path / "base", training_folder, 1, "--features", "12")
+
+    def run(out: str, steps: int, *extra: str):  # type: ignore[no-untyped-def]
+        return cli_runner.invoke(cli, [
+            "train", "denoise", "--gray", "--data", str(training_folder), "--out", str(tmp_path / out),
+            "--steps", str(steps), "--batch-size", "2", "--patch-size", "32", "--depth", "3", "--threads", "1",
+            "--precision", "fp32", *extra])
+
+    result = run("tuned", 1, "--init", str(tmp_path / "base" / "last.safetensors"))
+    assert result.exit_code == 0, result.output
+    assert "features 12" in result.output
+    assert read_metadata(tmp_path / "tuned" / "last.safetensors")["model_config"]["features"] == 12
+    result = run("tuned", 2, "--resume")
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "tuned" / "config.json").read_text())["history"][0]["changed"] == {"steps": [1, 2]}
+    result = run("wide", 1, "--features", "16", "--init", str(tmp_path / "base" / "last.safetensors"))
+    assert result.exit_code == 1 and "Error: --init:" in result.output

@@ -66,8 +66,9 @@ class SetupError(ValueError):
     usage problem, reported in one line, not a failure of the training."""
 
 
-IGNORED_ON_RESUME = ("resume", "out_dir", "device", "threads", "history")
-"""Settings that change how fast a run goes, not what it computes (or are bookkeeping)."""
+IGNORED_ON_RESUME = ("resume", "init", "out_dir", "device", "threads", "history")
+"""Settings that change how fast a run goes, not what it computes, or that only the first session
+uses (--init), or bookkeeping."""
 
 
 def _write_config(out: Path, config: TrainConfig, resumed_at: int | None) -> None:
