@@ -5,12 +5,13 @@ The public API works on numpy arrays and files; it never imports torch.
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from imgrestore.hookspecs import hookimpl
 from imgrestore.task import TaskSpec
+
+if TYPE_CHECKING:  # numpy is imported where arrays are handled: `imgrestore --help` needs none
+    import numpy as np
 
 __version__ = "0.1.0"
 __all__ = ["TaskSpec", "hookimpl", "list_tasks", "load_task", "run", "sample_images", "__version__"]
@@ -40,6 +41,8 @@ def run(task: str, image: np.ndarray, model: str | None = None, device: str = "a
     task's command-line options by their Python name (`sigma`, `scale`, `style`...), checked as
     the command line checks them: an unknown name or a value out of range is an error.
     """
+    import numpy as np
+
     from imgrestore.images import Picture
     from imgrestore.inference import TaskRunner
 
@@ -117,6 +120,8 @@ def _task_options(spec: TaskSpec, given: dict[str, Any]) -> dict[str, Any]:
 
 def _mask_for(spec: TaskSpec, mask: np.ndarray | None, size: tuple[int, ...]) -> np.ndarray | None:
     """`mask` as H×W bool, checked against the task and the image."""
+    import numpy as np
+
     if mask is None:
         return None
     if "mask" not in spec.inputs:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tomllib
 from importlib import metadata
 from pathlib import Path
@@ -54,9 +56,9 @@ def test_builtin_denoise_comes_through_the_entry_point_group() -> None:
 def test_third_party_example_plugin_runs_end_to_end(with_plugins, cli_runner, tmp_path, monkeypatch, astronaut) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     with_plugins(*_example_entry_points())
-    import imgrestore_sharpen
+    import imgrestore_sharpen.inference
 
-    monkeypatch.setattr(imgrestore_sharpen, "MODEL", tmp_path / "home" / "sharpen.onnx")
+    monkeypatch.setattr(imgrestore_sharpen.inference, "MODEL", tmp_path / "home" / "sharpen.onnx")
     result = cli_runner.invoke(cli, ["tasks"])
     assert "sharpen" in result.output and "denoise" in result.output
     write_image(tmp_path / "in.png", Picture(color=astronaut[:64, :96]))
@@ -72,7 +74,7 @@ def test_third_party_example_plugin_runs_end_to_end(with_plugins, cli_runner, tm
 
 def test_readme_shows_the_example_plugin_verbatim() -> None:
     readme = (REPO / "README.md").read_text()
-    for path in [EXAMPLE / "pyproject.toml", EXAMPLE / "imgrestore_sharpen" / "__init__.py"]:
+    for path in [EXAMPLE / "pyproject.toml", *sorted((EXAMPLE / "imgrestore_sharpen").glob("*.py"))]:
         assert path.read_text().strip() in readme, f"README's plugin example differs from {path}"
 
 
@@ -116,3 +118,11 @@ def test_plugin_commands_hook(with_plugins) -> None:
     group = click.Group()
     plugins.get_registry().manager.hook.imgrestore_register_commands(cli=group)
     assert "hello" in group.commands
+
+
+def test_the_example_plugins_top_module_imports_nothing_heavy() -> None:
+    """What `imgrestore --help` pays for the plugin: its registration module, without numpy or onnx."""
+    script = (f"import sys\nsys.path.insert(0, {str(EXAMPLE)!r})\nimport imgrestore_sharpen\n"
+              "print(sorted(m for m in ('numpy', 'onnx', 'onnxruntime', 'torch') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
