@@ -19,7 +19,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from imgrestore.images import Picture, read_image, write_atomic, write_image
+from imgrestore.atomic_files import remove_abandoned_temporaries, write_atomic
+from imgrestore.images import Picture, read_image, write_image
 from imgrestore.inference import TaskRunner
 from imgrestore.jobs import Job
 from imgrestore.runtime import OnnxModel
@@ -119,6 +120,7 @@ def run_jobs(
     tracker = _Progress(progress)
     lock = threading.Lock()
     inputs = {job.source.resolve() for job in jobs}
+    remove_abandoned_temporaries(job.destination for job in jobs)
 
     def fail(job: Job, reason: str) -> None:
         with lock:

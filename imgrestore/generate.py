@@ -17,6 +17,7 @@ from typing import Callable
 
 import numpy as np
 
+from imgrestore.atomic_files import remove_abandoned_temporaries
 from imgrestore.images import Picture, to_uint8, write_image
 from imgrestore.inference import TaskRunner
 from imgrestore.runtime import OnnxModel
@@ -96,6 +97,7 @@ def generate(runner: TaskRunner, out_dir: Path, options: GenerateOptions,
         columns = square_columns(options.count)
         sheet_path = options.grid
     paths = [out_dir / name for name in names]
+    remove_abandoned_temporaries(paths)
     wanted = [i for i, path in enumerate(paths) if not (options.skip_existing and path.exists())]
     summary.skipped = len(paths) - len(wanted)
     needed = list(range(len(paths))) if sheet_path is not None else wanted

@@ -16,8 +16,6 @@ import functools
 import io
 import os
 import struct
-import threading
-import uuid
 import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,6 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from imgrestore.atomic_files import write_atomic
 from imgrestore.metadata import FileHeader, ImageMetadata, embed_metadata, png_chunk, read_header
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"})
@@ -269,23 +268,6 @@ def _encode_gray_alpha_png(gray: np.ndarray, alpha: np.ndarray) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, depth, 4, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header)
             + png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)) + png_chunk(b"IEND", b""))
-
-
-def write_atomic(path: str | Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename: a crash never leaves half a file.
-
-    The temporary name is unique per process and thread, and the file is created with the normal
-    umask-derived permissions (mkstemp would make every output private to its owner)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}-{uuid.uuid4().hex[:8]}.part")
-    try:
-        with open(temporary, "xb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 def write_image(path: str | Path, picture: Picture, quality: int = 95) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -89,6 +90,26 @@ def test_skip_existing_resumes(tiny_denoiser, photo_folder: Path, tmp_path: Path
     result = CliRunner().invoke(cli, args + ["--skip-existing"])
     assert "done 1, skipped 4, failed 5" in result.output
     assert (out / "a.png").stat().st_mtime_ns == stamp and (out / "b.png").exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="abandoned temporaries are only recognised on POSIX")
+def test_a_killed_runs_temporaries_are_removed_by_the_next_run(tiny_denoiser, photo_folder: Path,
+                                                               tmp_path: Path) -> None:
+    """kill -9 (or running out of memory) mid-write leaves .a.png.PID-...part beside the outputs;
+    the next run over them deletes those of dead processes, and nothing else."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    out = tmp_path / "out"
+    out.mkdir()
+    abandoned = out / f".a.png.{int(dead.stdout)}-140-0123abcd.part"
+    running = out / f".b.png.{os.getpid()}-140-0123abcd.part"  # a run writing here now
+    unrelated = [out / f".notes.png.{int(dead.stdout)}-140-0123abcd.part", out / ".a.png.part", out / "a.png.bak"]
+    for path in [abandoned, running, *unrelated]:
+        path.write_bytes(b"half a png")
+    result = CliRunner().invoke(cli, ["denoise", str(photo_folder), str(out), "--model", str(tiny_denoiser["onnx"]),
+                                      "--sigma", "10"])
+    assert "done 5" in result.output
+    assert not abandoned.exists()
+    assert running.exists() and all(path.exists() for path in unrelated)
 
 
 def test_ctrl_c_leaves_only_complete_outputs_and_skip_existing_goes_on(tiny_denoiser, photo_folder: Path,
