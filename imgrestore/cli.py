@@ -268,8 +268,9 @@ def _adopt_checkpoint_architecture(spec: TaskSpec, values: dict[str, Any]) -> No
     checkpoint's model_config holds under the same name (--features, --depth...), so fine-tuning
     a shipped model needs no knowledge of how wide it is. What the command line sets wins; a
     model that still differs is the trainer's one-line error."""
-    source = values["init"] or (Path(values["out"]) / "last.safetensors" if values["resume"] else None)
-    if source is None or not Path(source).is_file():
+    last = Path(values["out"]) / "last.safetensors"
+    source = last if values["resume"] and last.is_file() else values["init"]  # what the trainer loads
+    if source is None:
         return
     import json
 
