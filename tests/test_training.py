@@ -338,3 +338,19 @@ def test_fine_tuning_takes_the_checkpoints_architecture_unless_told_otherwise(tm
     assert json.loads((tmp_path / "tuned" / "config.json").read_text())["history"][0]["changed"] == {"steps": [1, 2]}
     result = run("wide", 1, "--features", "16", "--init", str(tmp_path / "base" / "last.safetensors"))
     assert result.exit_code == 1 and "Error: --init:" in result.output
+
+
+def test_a_run_inside_its_data_folder_does_not_train_on_its_own_sheets(tmp_path: Path, training_folder: Path) -> None:
+    """--out inside --data: the run folder is marked, and listing the data skips it (a translate or
+    sample run writes sheets of samples there, which a resumed run would otherwise train on)."""
+    import shutil
+
+    from imgrestore.images import Picture, write_image
+    from imgrestore.training.data import list_images
+
+    data = tmp_path / "photos"
+    shutil.copytree(training_folder, data)
+    before = list_images([data])
+    _train(data / "run", data, 1)
+    write_image(data / "run" / "samples" / "step_000001.png", Picture(color=np.zeros((8, 8, 3), np.uint8)))
+    assert list_images([data]) == before

@@ -18,8 +18,14 @@ import numpy as np
 from imgrestore.images import IMAGE_SUFFIXES, ImageReadError, read_image, to_color_mode
 
 
+RUN_MARKER = ".imgrestore-run"
+"""Written into every run folder: list_images skips the folders that hold it."""
+
+
 def list_images(folders: Iterable[str | Path]) -> list[Path]:
-    """All image files under the folders (recursively), sorted so runs are reproducible."""
+    """All image files under the folders (recursively), sorted so runs are reproducible. Run
+    folders (those holding RUN_MARKER) are skipped: with `--out` inside `--data`, the sheets of
+    samples a run writes would otherwise become training images when it resumes."""
     found: list[Path] = []
     for folder in folders:
         folder = Path(folder)
@@ -28,7 +34,9 @@ def list_images(folders: Iterable[str | Path]) -> list[Path]:
             continue
         if not folder.is_dir():
             raise FileNotFoundError(f"training data folder not found: {folder}")
-        found += [p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]
+        runs = {marker.parent for marker in folder.rglob(RUN_MARKER)}
+        found += [p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+                  and not runs.intersection(p.parents)]
     return sorted(found)
 
 

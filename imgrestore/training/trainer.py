@@ -25,6 +25,7 @@ from torch import nn
 
 from imgrestore.metrics import psnr
 from imgrestore.training.checkpoint import load_state, load_weights, read_metadata, save_checkpoint
+from imgrestore.training.data import RUN_MARKER
 from imgrestore.training.recipe import Batch, Evaluation, Phase, Recipe
 from imgrestore.training.stopping import StopRequest, TrainingInterrupted
 
@@ -320,6 +321,7 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
     scaler = torch.amp.GradScaler(enabled=autocast_dtype == torch.float16 and context.device.type == "cuda")
     if context.main:
         out.mkdir(parents=True, exist_ok=True)
+        (out / RUN_MARKER).touch()
         _write_config(out, config, resumed_at=step if config.resume and step else None)
         parameters = sum(p.numel() for p in model.parameters())
         print(
