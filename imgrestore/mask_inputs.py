@@ -22,7 +22,8 @@ class MaskError(ValueError):
 @dataclass(frozen=True)
 class MaskSource:
     folder: Path | None = None
-    """Masks named like the inputs (same relative path and stem, any image suffix)."""
+    """Masks named like the inputs (same relative path and stem, any image suffix, or the stem
+    with "_mask" appended)."""
     file: Path | None = None
     """One mask for every image."""
     from_alpha: bool = False
@@ -48,13 +49,17 @@ class MaskSource:
         return mask
 
     def _find(self, name: Path) -> Path:
+        """NAME's mask: the same relative path and stem with any image suffix, or the stem with
+        "_mask" appended (how LaMa's and many datasets' evaluation sets name them)."""
         assert self.folder is not None
-        stem = self.folder / name.with_suffix("")
-        for suffix in (name.suffix, *sorted(IMAGE_SUFFIXES)):
-            candidate = stem.with_suffix(suffix)
-            if candidate.is_file():
-                return candidate
-        raise MaskError(f"no mask for {name} in {self.folder} (looked for {name.with_suffix('')}.png, .jpg, ...)")
+        stem = (self.folder / name).parent / Path(name.name).stem  # a stem may hold dots: "scan.v2"
+        for tail in ("", "_mask"):
+            for suffix in (name.suffix, *sorted(IMAGE_SUFFIXES)):
+                candidate = stem.parent / f"{stem.name}{tail}{suffix}"
+                if candidate.is_file():
+                    return candidate
+        raise MaskError(f"no mask for {name} in {self.folder} (looked for {stem.name}.png, "
+                        f"{stem.name}_mask.png, .jpg, ...)")
 
 
 def read_mask(path: Path) -> np.ndarray:

@@ -173,3 +173,23 @@ def test_large_pictures_run_only_around_the_holes(invert_model, tmp_path: Path, 
     hole = mask > 0
     assert np.array_equal(result[~hole], image[~hole]) and np.array_equal(result[hole], 255 - image[hole])
     assert len(seen) == 2 and all(shape[2] * shape[3] < 100 * 100 for shape in seen)  # receptive radius 0: tight crops
+
+
+def test_a_mask_is_found_by_the_whole_stem_or_with_a_mask_suffix(tmp_path: Path) -> None:
+    """"scan.v2.jpg" takes "scan.v2.png", not "scan.png" (Path.with_suffix would cut at the last
+    dot of the stem); "IMG_7.jpg" takes "IMG_7_mask.png" when there is no "IMG_7.png"."""
+    from imgrestore.mask_inputs import MaskSource
+
+    def write_mask(name: str, row: int) -> None:
+        mask = np.zeros((8, 8), np.uint8)
+        mask[row] = 255
+        write_image(tmp_path / "masks" / name, Picture(color=mask[:, :, None]))
+
+    write_mask("scan.v2.png", 1)
+    write_mask("scan.png", 2)
+    write_mask("IMG_7_mask.png", 3)
+    write_mask("sub/deep.name_mask.tif", 4)
+    picture = Picture(color=np.zeros((8, 8, 3), np.uint8))
+    source = MaskSource(folder=tmp_path / "masks")
+    for name, row in [("scan.v2.jpg", 1), ("scan.jpg", 2), ("IMG_7.jpg", 3), ("sub/deep.name.png", 4)]:
+        assert np.flatnonzero(source.load(Path(name), picture).any(axis=1)).tolist() == [row], name
