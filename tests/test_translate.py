@@ -204,6 +204,29 @@ def test_translate_command_picks_the_direction_of_a_pair(tmp_path: Path, cli_run
     assert np.abs(a2b.astype(int) - b2a.astype(int)).mean() > 1
 
 
+@pytest.mark.parametrize("name,direction,expected", [
+    ("photo2outline", None, "translate-photo2outline-a2b"),
+    ("photo2outline", "b2a", "translate-photo2outline-b2a"),
+    ("photo2outline-b2a", None, "translate-photo2outline-b2a"),  # as `imgrestore tasks` lists it, short
+    ("translate-photo2outline", "b2a", "translate-photo2outline-b2a"),
+    ("translate-digits2mnist-b2a", "b2a", "translate-digits2mnist-b2a"),
+    ("my-own-model", "b2a", "my-own-model"),
+])
+def test_a_model_name_may_carry_its_direction(name: str, direction: str | None, expected: str) -> None:
+    from imgrestore_translate.inference import model_name
+
+    assert model_name(name, {"direction": direction}) == expected
+
+
+def test_a_model_name_that_contradicts_the_direction_is_refused(tmp_path: Path, cli_runner) -> None:
+    from imgrestore.cli import cli
+
+    write_image(tmp_path / "in.png", Picture(color=np.zeros((28, 28, 1), np.uint8)))
+    result = cli_runner.invoke(cli, ["translate", str(tmp_path / "in.png"), str(tmp_path / "out.png"), "--model",
+                                     "photo2outline-a2b", "--direction", "b2a"])
+    assert result.exit_code == 2 and "--model photo2outline-a2b runs a2b, but --direction b2a was given" in result.output
+
+
 def test_train_needs_both_domains(cli_runner, tmp_path: Path) -> None:
     from imgrestore.cli import cli
 

@@ -14,10 +14,10 @@ from imgrestore import TaskSpec, hookimpl
 
 __version__ = "0.1.0"
 PAIRS = ("photo2outline", "digits2mnist")
-DIRECTION = click.Option(["--direction"], type=click.Choice(["a2b", "b2a"]), default="a2b", show_default=True,
+DIRECTION = click.Option(["--direction"], type=click.Choice(["a2b", "b2a"]), default=None,
                          help="Which way to run the pair chosen with --model (photo2outline, the default, or "
                          "digits2mnist): a2b = domain A to B (photo -> outline, OpenCV digit -> MNIST digit), "
-                         "b2a = back.")
+                         "b2a = back [default: a2b, or the direction --model names].")
 
 
 @hookimpl

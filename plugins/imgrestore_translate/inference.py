@@ -15,9 +15,19 @@ DEFAULT_PAIR = "photo2outline"
 
 
 def model_name(name: str, options: dict[str, Any]) -> str:
-    """`--model photo2outline --direction b2a` is the shipped model "translate-photo2outline-b2a";
-    any other name (a direction's own name, a third party's model) is taken as it is."""
-    return f"translate-{name}-{options.get('direction') or 'a2b'}" if name in PAIRS else name
+    """`--model photo2outline --direction b2a` is the shipped model "translate-photo2outline-b2a",
+    and so are "photo2outline-b2a" and "translate-photo2outline" with `--direction b2a`; a name
+    whose direction contradicts --direction is an error. Any other name (a third party's model) is
+    taken as it is."""
+    pair, direction = name.removeprefix("translate-"), options.get("direction")
+    if pair in PAIRS:
+        return f"translate-{pair}-{direction or 'a2b'}"
+    pair, _, named = pair.rpartition("-")
+    if pair in PAIRS and named in ("a2b", "b2a"):
+        if direction not in (None, named):
+            raise ValueError(f"--model {name} runs {named}, but --direction {direction} was given")
+        return f"translate-{pair}-{named}"
+    return name
 
 
 def select_model(options: dict[str, Any], picture: Picture | None) -> str:
