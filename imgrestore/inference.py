@@ -107,7 +107,7 @@ class TaskRunner:
                         Path(key) if key.endswith(".onnx") else locate(key, task=self.spec.name).file)
                     model = OnnxModel(path, device=self.device, verbose=self.verbose)
                     if model.info.task != self.spec.name:
-                        raise ValueError(f"{path} is a {model.info.task!r} model, not a {self.spec.name!r} model")
+                        raise ValueError(f"{path} is a model of task {model.info.task!r}, not {self.spec.name!r}")
                     if self._check is not None:
                         self._check(self.options, model.info)
                 except Exception as error:

@@ -70,14 +70,21 @@ def locate(name: str, verify: bool = True, section: str = "models", task: str | 
     """The shipped model called `name`, its file checked against the manifest's sha256.
 
     `section` "models" holds what tasks run; "evaluators" holds networks that only score a
-    task's output (e.g. the classifier behind the sampling task's Fréchet distance). `task`
-    narrows the names an unknown `name` is answered with to those of that task."""
+    task's output (e.g. the classifier behind the sampling task's Fréchet distance). With `task`,
+    a name without the task's prefix is found too ("x4" for "upscale-x4", as typed after
+    `imgrestore upscale --model`), case aside, and an unknown name is answered with that task's
+    names only."""
     directory = weights_dir()
     models = read_manifest(directory).get(section, {})
     if name not in models:
-        choices = sorted(n for n, record in models.items() if task is None or record.get("task") == task)
-        which = f"{task} models" if task else "available"
-        raise WeightsError(f"no shipped {section[:-1]} named {name!r} ({which}: {', '.join(choices) or 'none'})")
+        folded = {known.lower(): known for known in models}
+        wanted = [name.lower()] + ([f"{task}-{name}".lower()] if task else [])
+        found = next((folded[candidate] for candidate in wanted if candidate in folded), None)
+        if found is None or (task is not None and models[found].get("task") != task):
+            choices = sorted(n for n, record in models.items() if task is None or record.get("task") == task)
+            which = f"{task} models" if task else "available"
+            raise WeightsError(f"no shipped {section[:-1]} named {name!r} ({which}: {', '.join(choices) or 'none'})")
+        name = found
     record = models[name]
     path = directory / record["file"]
     if not path.is_file():

@@ -72,3 +72,14 @@ def test_an_install_without_weights_says_how_to_give_them(tmp_path, monkeypatch)
     with pytest.raises(WeightsError, match="IMGRESTORE_WEIGHTS.*--model") as error:
         weights_dir()
     assert str(tmp_path / "site" / "weights") in str(error.value)
+
+
+def test_a_shipped_model_is_found_by_its_short_name_within_its_task() -> None:
+    """`imgrestore upscale --model x4`, `denoise --model gray`, `stylize --style Udnie`."""
+    assert locate("x4", task="upscale").name == "upscale-x4"
+    assert locate("Gray", task="denoise").name == "denoise-gray"
+    assert locate("UPSCALE-X2").name == "upscale-x2"
+    with pytest.raises(WeightsError, match=r"no shipped model named 'gray' \(upscale models: upscale-x2"):
+        locate("gray", task="upscale")
+    with pytest.raises(WeightsError, match="no shipped model named 'x4' "):
+        locate("x4")  # without a task, a short name is ambiguous
