@@ -281,6 +281,8 @@ def _adopt_checkpoint_architecture(spec: TaskSpec, values: dict[str, Any]) -> No
     adopted = []
     for parameter in spec.train_options:
         name = parameter.name
+        if isinstance(parameter.type, (click.Path, click.File)):  # a file option that shares a name
+            continue  # with the model's (stylize's --features, its VGG16, against the width "features")
         if name in saved and context.get_parameter_source(name) is click.core.ParameterSource.DEFAULT:
             if json.loads(json.dumps(values[name])) != saved[name]:  # (a tuple option, a JSON list)
                 adopted.append(f"{name} {saved[name]}")

@@ -354,3 +354,30 @@ def test_a_run_inside_its_data_folder_does_not_train_on_its_own_sheets(tmp_path:
     _train(data / "run", data, 1)
     write_image(data / "run" / "samples" / "step_000001.png", Picture(color=np.zeros((8, 8, 3), np.uint8)))
     assert list_images([data]) == before
+
+
+def test_a_file_option_is_never_taken_from_the_checkpoint(tmp_path: Path) -> None:
+    """stylize's --features is its VGG16 file, while its model_config's "features" is a width: a
+    fine-tune that leaves --features to its default must not get the path 16."""
+    import click
+    import torch
+    from safetensors.torch import save_file
+
+    from imgrestore.cli import _adopt_checkpoint_architecture
+    from imgrestore.task import TaskSpec
+
+    checkpoint = tmp_path / "init.safetensors"
+    save_file({"w": torch.zeros(1)}, str(checkpoint), metadata={"model_config": '{"features": 16, "blocks": 3}'})
+    spec = TaskSpec(name="toy", summary="", select_model=str, prepare=str, train_options=(
+        click.Option(["--features"], type=click.Path(), default=None), click.Option(["--blocks"], type=int, default=5)))
+    seen = {}
+
+    @click.command(params=[*spec.train_options, click.Option(["--init"]), click.Option(["--out"]),
+                           click.Option(["--resume"], is_flag=True)])
+    def command(**values) -> None:  # type: ignore[no-untyped-def]
+        _adopt_checkpoint_architecture(spec, values)
+        seen.update(values)
+
+    result = CliRunner().invoke(command, ["--init", str(checkpoint), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert seen["features"] is None and seen["blocks"] == 3
