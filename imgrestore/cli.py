@@ -196,6 +196,15 @@ def _run_inference(spec: TaskSpec, values: dict[str, Any]) -> None:
         sys.exit(1)
 
 
+def _image_file_name(_context: click.Context, _parameter: click.Parameter, value: Path | None) -> Path | None:
+    """A file an image is written to: its suffix names a format we write."""
+    from imgrestore.images import IMAGE_SUFFIXES  # only when the option is given: --help stays light
+
+    if value is not None and value.suffix.lower() not in IMAGE_SUFFIXES:
+        raise click.BadParameter(f"{value} has no image suffix ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    return value
+
+
 def _sampling_command(spec: TaskSpec) -> click.Command:
     """The command of a task with no input image: latents drawn from --seed, images into OUT_DIR."""
 
@@ -211,7 +220,7 @@ def _sampling_command(spec: TaskSpec) -> click.Command:
         click.Option(["--truncation"], type=click.FloatRange(0, min_open=True), default=None,
                      help="Redraw latent components beyond ±T (the truncation trick): cleaner, less varied."),
         click.Option(["--grid"], type=click.Path(dir_okay=False, path_type=Path), default=None,
-                     help="Also write a contact sheet of all images here."),
+                     callback=_image_file_name, help="Also write a contact sheet of all images here."),
         click.Option(["--interpolate"], type=click.IntRange(2), default=None, metavar="K",
                      help="Write -n latent walks of K frames (sample w to sample w+1, spherical "
                      "interpolation) and a sheet of them, one walk per row."),

@@ -253,3 +253,11 @@ def test_one_training_step_of_each_generator(network: str, extra: dict, digits_n
     assert evaluation["frechet"] > 0 and 0 <= evaluation["confident"] <= 1
     header, *rows = (tmp_path / "log.csv").read_text().splitlines()
     assert "val_frechet" in header and float(rows[-1].split(",")[-1]) == pytest.approx(evaluation["frechet"], rel=1e-3)
+
+
+def test_a_grid_without_an_image_suffix_is_refused_before_sampling(tmp_path: Path, cli_runner) -> None:
+    from imgrestore.cli import cli
+
+    result = cli_runner.invoke(cli, ["sample", str(tmp_path / "out"), "-n", "2", "--grid", str(tmp_path / "sheet")])
+    assert result.exit_code == 2 and "has no image suffix" in result.output
+    assert not (tmp_path / "out").exists()
