@@ -38,6 +38,10 @@ def plan_jobs(source: Path, destination: Path, recursive: bool = False, output_f
         if destination.is_file():
             raise ValueError(f"output {destination} is an existing file without an image suffix: name the "
                              "output file with one (.png, .jpg, ...) or give a folder")
+        if destination.suffix and not destination.exists():  # out.pgn: a mistyped file name, not a folder
+            raise ValueError(f"output {destination}: {destination.suffix} is not an image suffix "
+                             f"({', '.join(sorted(IMAGE_SUFFIXES))}); to write into a new folder of that name, "
+                             "create it first")
         return JobPlan([Job(source, _with_suffix(destination / source.name, suffix), Path(source.name))], [])
     if not source.is_dir():
         raise FileNotFoundError(f"input not found: {source}")

@@ -229,6 +229,21 @@ def test_an_existing_file_as_output_is_refused_up_front(tmp_path: Path, astronau
     assert (tmp_path / "notes").read_text() == "keep me"
 
 
+def test_a_mistyped_output_suffix_is_refused_rather_than_made_a_folder(tmp_path: Path, astronaut: np.ndarray) -> None:
+    """`imgrestore denoise a.png out.pgn` made a folder "out.pgn" holding a.png; an existing folder
+    with a dot in its name still takes the file."""
+    from imgrestore.jobs import plan_jobs
+
+    source = tmp_path / "a.png"
+    write_image(source, Picture(color=astronaut[:32, :32]))
+    with pytest.raises(ValueError, match=r"out.pgn: .pgn is not an image suffix .*create it first"):
+        plan_jobs(source, tmp_path / "out.pgn")
+    assert not (tmp_path / "out.pgn").exists()
+    (tmp_path / "run.2024").mkdir()
+    assert plan_jobs(source, tmp_path / "run.2024").jobs[0].destination == tmp_path / "run.2024" / "a.png"
+    assert plan_jobs(source, tmp_path / "new_folder").jobs[0].destination == tmp_path / "new_folder" / "a.png"
+
+
 def test_self_ensemble_is_the_mean_of_the_eight_turned_runs(tiny_denoiser, coffee: np.ndarray) -> None:
     model = OnnxModel(tiny_denoiser["onnx"], device="cpu")
     image = np.ascontiguousarray(coffee[:61, :90].transpose(2, 0, 1), dtype=np.float32) / 255
