@@ -307,7 +307,7 @@ def _train_command(spec: TaskSpec) -> click.Command:
 
         _adopt_checkpoint_architecture(spec, values)
         task_options = {p.name: values[p.name] for p in spec.train_options}
-        recipe_options = {"data": list(values["data"]), "val": values["val"],
+        recipe_options = {"data": list(values["data"]), "val": list(values["val"]) or None,
                           "val_fraction": values["val_fraction"], **task_options}
         try:
             recipe = resolve(spec.recipe)(recipe_options)
@@ -339,8 +339,9 @@ def _train_command(spec: TaskSpec) -> click.Command:
     params: list[click.Parameter] = [
         click.Option(["--data"], multiple=True, type=click.Path(exists=True, path_type=Path),
                      help="Training images: a folder (searched recursively) or file; repeat for more."),
-        click.Option(["--val"], type=click.Path(exists=True, path_type=Path), default=None,
-                     help="Validation images [default: hold out --val-fraction of --data by file name]."),
+        click.Option(["--val"], multiple=True, type=click.Path(exists=True, path_type=Path),
+                     help="Validation images: a folder or file; repeat for more [default: hold out "
+                          "--val-fraction of --data by file name]."),
         click.Option(["--val-fraction"], type=click.FloatRange(0, 0.5, min_open=True), default=0.05, show_default=True,
                      help="Share of --data held out for validation (every run validates: to train on all "
                           "of --data, give --val instead)."),

@@ -381,3 +381,16 @@ def test_a_file_option_is_never_taken_from_the_checkpoint(tmp_path: Path) -> Non
     result = CliRunner().invoke(command, ["--init", str(checkpoint), "--out", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
     assert seen["features"] is None and seen["blocks"] == 3
+
+
+def test_validation_images_given_with_val(tmp_path: Path, training_folder: Path, small_gray_folder: Path) -> None:
+    """--val (repeatable) replaces the held-out share: it failed with "'PosixPath' object is not
+    iterable" in every recipe. One image in --data, with nothing to hold out, says to use --val."""
+    import json
+
+    _train(tmp_path / "run", training_folder, 1, "--val", str(small_gray_folder), "--val", str(training_folder / "camera.png"))
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["options"]["val"] == [str(small_gray_folder), str(training_folder / "camera.png")]
+    result = CliRunner().invoke(cli, ["train", "denoise", "--gray", "--data", str(training_folder / "camera.png"),
+                                      "--out", str(tmp_path / "one"), "--steps", "1"])
+    assert result.exit_code == 1 and "--data holds one image" in result.output and "--val" in result.output

@@ -65,6 +65,9 @@ def training_and_validation_paths(options: dict, keep: Callable[[Path], bool] | 
         raise ValueError(f"none of the {len(found)} images of --data is {kept_what}")
     if options.get("val"):
         return paths, list_images(options["val"])
+    if len(paths) == 1:  # nothing to hold out: one image cannot be both
+        raise ValueError(f"--data holds one image ({paths[0]}): give validation images with --val "
+                         "(the same image will do to watch the loss)")
     return split_holdout(paths, options["val_fraction"])
 
 
