@@ -57,6 +57,8 @@ def test_a_full_pool_swaps_half_the_time_and_keeps_every_image_once() -> None:
 
 def test_an_empty_pool_returns_its_input_and_the_pool_is_saved_with_the_state() -> None:
     assert torch.equal(HistoryPool(0, 1, 2).query(_images(3)), _images(3))
+    generated = _images(3).requires_grad_() * 2  # a generator's output, with its graph
+    assert not HistoryPool(0, 1, 2).query(generated).requires_grad  # --pool 0 crashed the first step
     pool = HistoryPool(capacity=4, channels=1, size=2)
     pool.query(_images(3, start=7))
     restored = HistoryPool(capacity=4, channels=1, size=2)

@@ -26,9 +26,10 @@ class HistoryPool(nn.Module):
 
     @torch.no_grad()
     def query(self, images: torch.Tensor) -> torch.Tensor:
+        images = images.detach()  # the discriminators' step must not reach back into the generators
         if self.capacity == 0:
             return images
-        images = images.detach().to(self.images.dtype)
+        images = images.to(self.images.dtype)
         chosen = []
         for image in images:
             stored = int(self.count)
