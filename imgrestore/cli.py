@@ -394,8 +394,8 @@ def _export_command(spec: TaskSpec) -> click.Command:
             raise click.ClickException(str(error)) from None
         click.echo(
             f"wrote {report.path} ({report.parameters:,} parameters); onnx.checker passed; "
-            f"max |onnxruntime - torch| = {report.max_difference:.2e} on {report.parity_size[0]}×"
-            f"{report.parity_size[1]} (tolerance {report.tolerance:g})"
+            f"max |onnxruntime - torch| = {report.max_difference:.2e} on {report.parity_input} "
+            f"(tolerance {report.tolerance:g})"
         )
 
     return click.Command(

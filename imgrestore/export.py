@@ -43,7 +43,8 @@ class ExportReport:
     parameters: int
     max_difference: float
     tolerance: float
-    parity_size: tuple[int, int]
+    parity_input: str
+    """What parity was checked on: "a 67×131 input", or a latent batch for a generator."""
 
 
 class ParityError(RuntimeError):
@@ -135,6 +136,8 @@ def export_onnx(
     parameters = sum(int(np.prod(tensor.dims)) for tensor in graph.graph.initializer  # what was exported,
                      if tensor.data_type in (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16))  # not shape constants
     tolerance = PARITY_TOLERANCE["fp16" if fp16 else "fp32"]
+    spatial = any(entry.kind in SPATIAL_KINDS for entry in info.inputs)
+    checked = f"a {PARITY_SIZE[0]}×{PARITY_SIZE[1]} input" if spatial else "a batch of latent vectors"
     # Checked before it takes the output's name: a wrong export must not replace a good model there.
     temporary = output.with_name(f".{output.name}.part")
     try:
@@ -142,13 +145,13 @@ def export_onnx(
         difference = parity_difference(model, export_spec, temporary)
         if not difference <= tolerance:
             raise ParityError(
-                f"onnxruntime differs from torch by {difference:.3g} (> {tolerance:g}) on a "
-                f"{PARITY_SIZE[0]}×{PARITY_SIZE[1]} input: the export is wrong, {output} was not written"
+                f"onnxruntime differs from torch by {difference:.3g} (> {tolerance:g}) on {checked}: "
+                f"the export is wrong, {output} was not written"
             )
         temporary.replace(output)
     finally:
         temporary.unlink(missing_ok=True)
-    return ExportReport(output, parameters, difference, tolerance, PARITY_SIZE)
+    return ExportReport(output, parameters, difference, tolerance, checked)
 
 
 def _set_metadata(graph: onnx.ModelProto, values: dict[str, str]) -> None:
