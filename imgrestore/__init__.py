@@ -14,6 +14,9 @@ if TYPE_CHECKING:  # numpy is imported where arrays are handled: `imgrestore --h
     import numpy as np
 
 __version__ = "0.1.0"
+FLOAT_CEILING = 2.0
+"""Float images are read in 0..1: a small overshoot (1.02 after sharpening) is clipped, values
+above this are 0..255 data passed as floats, which clipping would turn white."""
 __all__ = ["TaskSpec", "hookimpl", "list_tasks", "load_task", "run", "sample_images", "__version__"]
 
 
@@ -53,9 +56,16 @@ def run(task: str, image: np.ndarray, model: str | None = None, device: str = "a
     array = given[:, :, None] if given.ndim == 2 else given
     if array.ndim != 3 or array.shape[2] not in (1, 2, 3, 4):
         raise ValueError(f"image of shape {given.shape}: give H×W or H×W×C with C = 1, 2, 3 or 4")
+    if array.size == 0:
+        raise ValueError(f"image of shape {given.shape} is empty")
     floating = np.issubdtype(array.dtype, np.floating)
     if floating:  # run as 16-bit samples: steps of 1.5e-5, far below any model's error
-        array = np.round(np.clip(array, 0.0, 1.0) * 65535).astype(np.uint16)
+        array = array.astype(np.float32)  # float16 would overflow when scaled to 65535
+        peak = float(np.nanmax(array))
+        if peak > FLOAT_CEILING:
+            raise ValueError(f"float image with values up to {peak:g}: floats are read in 0..1 "
+                             "(divide 0..255 data by 255, or pass it as uint8)")
+        array = np.round(np.clip(np.nan_to_num(array), 0.0, 1.0) * 65535).astype(np.uint16)
     elif array.dtype not in (np.uint8, np.uint16):
         raise TypeError(f"image dtype {array.dtype}: give uint8, uint16 or floats in 0..1")
     colors = 3 if array.shape[2] >= 3 else 1

@@ -63,3 +63,16 @@ def test_masks_are_checked_against_the_task_and_the_image(astronaut: np.ndarray)
 def test_a_generating_task_points_to_sample_images(astronaut: np.ndarray) -> None:
     with pytest.raises(ValueError, match="use imgrestore.sample_images"):
         imgrestore.run("sample", astronaut)
+
+
+def test_floats_out_of_range_half_floats_and_empty_images(astronaut: np.ndarray) -> None:
+    """0..255 data passed as floats was clipped to a white image; float16 overflowed when scaled to
+    16 bits (values up to 0.05 came back); an empty array failed inside numpy's padding."""
+    image = astronaut[:32, :32]
+    with pytest.raises(ValueError, match="values up to 2.*divide 0..255 data by 255"):
+        imgrestore.run("denoise", image.astype(np.float32), sigma=10)
+    reference = imgrestore.run("denoise", image, sigma=10).astype(np.float32) / 255
+    half = imgrestore.run("denoise", (image / 255).astype(np.float16), sigma=10)
+    assert half.dtype == np.float16 and np.abs(half.astype(np.float32) - reference).max() < 0.01
+    with pytest.raises(ValueError, match=r"image of shape \(0, 0, 3\) is empty"):
+        imgrestore.run("denoise", np.zeros((0, 0, 3), np.uint8), sigma=10)
