@@ -96,6 +96,9 @@ def sample_images(task: str = "sample", count: int = 64, seed: int = 0, model: s
     from imgrestore.inference import TaskRunner
     from imgrestore.sampling import latent_vectors
 
+    for what, value, least in (("count", count, 1), ("seed", seed, 0), ("batch_size", batch_size, 1)):
+        if int(value) != value or value < least:
+            raise ValueError(f"{what} must be a whole number of at least {least}, not {value!r}")
     spec = load_task(name=task)
     if "latent" not in spec.inputs:
         raise ValueError(f"task {task!r} takes images, not latent vectors: use imgrestore.run")

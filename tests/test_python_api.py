@@ -76,3 +76,11 @@ def test_floats_out_of_range_half_floats_and_empty_images(astronaut: np.ndarray)
     assert half.dtype == np.float16 and np.abs(half.astype(np.float32) - reference).max() < 0.01
     with pytest.raises(ValueError, match=r"image of shape \(0, 0, 3\) is empty"):
         imgrestore.run("denoise", np.zeros((0, 0, 3), np.uint8), sigma=10)
+
+
+@pytest.mark.parametrize("option,value", [("count", 0), ("count", -1), ("seed", -1), ("batch_size", 0), ("count", 2.5)])
+def test_sample_images_checks_its_numbers(option: str, value: float) -> None:
+    """count=-1 returned an empty (0, 1, 1, 1) array; batch_size=0 failed inside range()."""
+    arguments = {"count": 2, "seed": 0, "batch_size": 8, option: value}
+    with pytest.raises(ValueError, match=f"{option} must be a whole number of at least"):
+        imgrestore.sample_images(**arguments)
