@@ -34,6 +34,9 @@ def _registry() -> Registry:
         _warned = True
         for info in registry.failures:
             click.echo(f"imgrestore: plugin {info.name!r} ({info.module}) failed to load: {info.error}", err=True)
+        for name in registry.unknown_disabled:
+            click.echo(f"imgrestore: IMGRESTORE_DISABLE_PLUGINS names {name!r}, which no installed plugin is called "
+                       f"(installed: {', '.join(registry.plugins) or 'none'})", err=True)
     return registry
 
 
@@ -58,7 +61,12 @@ class _TaskGroup(click.Group):
         if command is not None:
             return command
         spec = self._tasks().get(name)
-        return self._task_command(spec) if spec is not None else None
+        if spec is None:
+            plugin = _registry().plugins.get(name)
+            if plugin is not None and plugin.blocked:
+                raise click.UsageError(f"no command {name!r}: the plugin {name!r} is disabled by IMGRESTORE_DISABLE_PLUGINS")
+            return None
+        return self._task_command(spec)
 
 
 # ---------------------------------------------------------------- inference commands
@@ -461,6 +469,8 @@ def plugins() -> None:
         else:
             state = "tasks: " + (", ".join(info.tasks) or "none")
         click.echo(f"{info.name:<16} {info.version:<10} {info.module:<28} {state}")
+    for name in registry.unknown_disabled:
+        click.echo(f"{name:<16} {'-':<10} {'-':<28} no such plugin (named in IMGRESTORE_DISABLE_PLUGINS)")
 
 
 @cli.command()

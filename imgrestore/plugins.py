@@ -42,6 +42,8 @@ class Registry:
     manager: pluggy.PluginManager
     plugins: dict[str, PluginInfo]
     tasks: dict[str, TaskSpec]
+    unknown_disabled: list[str] = field(default_factory=list)
+    """Names in IMGRESTORE_DISABLE_PLUGINS that no installed plugin has (a typo disables nothing)."""
 
     def task(self, name: str) -> TaskSpec:
         try:
@@ -108,7 +110,7 @@ def build_registry(entry_points: list[metadata.EntryPoint] | None = None) -> Reg
             raise
         except Exception as error:
             info.error = f"{type(error).__name__} while registering tasks: {error}"
-    return Registry(manager=manager, plugins=plugins, tasks=tasks)
+    return Registry(manager=manager, plugins=plugins, tasks=tasks, unknown_disabled=sorted(blocked - set(plugins)))
 
 
 _registry: Registry | None = None

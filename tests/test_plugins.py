@@ -109,6 +109,17 @@ def test_disable_plugins_by_name(with_plugins, cli_runner, monkeypatch) -> None:
     assert registry.plugins["broken"].error is None  # blocked before import
     result = cli_runner.invoke(cli, ["plugins"])
     assert result.output.count("disabled") == len(names)
+    result = cli_runner.invoke(cli, ["denoise", "in/", "out/"])
+    assert result.exit_code == 2 and "the plugin 'denoise' is disabled by IMGRESTORE_DISABLE_PLUGINS" in result.output
+
+
+def test_a_name_in_the_disable_list_that_no_plugin_has_is_reported(with_plugins, cli_runner, monkeypatch) -> None:
+    """A typo (denoize) disables nothing: say so, rather than leave the user wondering."""
+    monkeypatch.setenv("IMGRESTORE_DISABLE_PLUGINS", "denoize")
+    with_plugins()
+    assert plugins.get_registry().unknown_disabled == ["denoize"]
+    result = cli_runner.invoke(cli, ["plugins"])
+    assert "denoize" in result.output and "no such plugin" in result.output
 
 
 def test_plugin_commands_hook(with_plugins) -> None:
