@@ -211,7 +211,15 @@ class OnnxModel:
         A large image is cut into overlapping tiles, run a row of tiles at a time, and each band
         of output rows is handed out as soon as no later tile touches it. So the float32 working
         memory is about two tile rows of output, not the whole output (1.07 GiB of floats for a
-        12000×8000 result), and the caller writes each band into the final 8- or 16-bit image."""
+        12000×8000 result), and the caller writes each band into the final 8- or 16-bit image.
+
+        Up to `batch_size` tiles run together on a GPU; on the CPU one at a time. Batching tiles
+        there bought little and multiplied the peak memory: four 1024-pixel tiles of the colour
+        denoiser ran 10% faster together but took 1.06 GB against 0.32 GB, and four 1092-pixel
+        tiles of the inpainter (whose wide context makes tiles large) ran 20% slower together
+        and took 5.3 GB against 1.3 GB."""
+        if self.provider == "CPUExecutionProvider":
+            batch_size = 1
         spatial = [i.name for i in self.info.inputs if i.kind in SPATIAL_KINDS]
         if not spatial:
             yield 0, self.run({k: v[None] for k, v in inputs.items()})[0]

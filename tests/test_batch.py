@@ -186,9 +186,17 @@ def test_tiled_equals_untiled(tiny_denoiser, coffee: np.ndarray) -> None:
     image = np.ascontiguousarray(coffee[:301, :467].transpose(2, 0, 1), dtype=np.float32) / 255
     inputs = {"image": image, "sigma": np.array([0.1], np.float32)}
     whole = model.run_image(inputs, tile=1024)
+    batches: list[int] = []
+    run = model.run
+    model.run = lambda batch: batches.append(len(batch["image"])) or run(batch)  # type: ignore[method-assign]
     tiled = model.run_image(inputs, tile=128, batch_size=3)
     assert tiled.shape == whole.shape == image.shape
     assert np.abs(tiled - whole).max() < 1e-4
+    assert set(batches) == {1}  # on the CPU, one tile per run: batching tiles multiplied the peak memory
+    batches.clear()
+    model.provider = "CUDAExecutionProvider"  # as on a GPU (the session stays on the CPU): tiles batched
+    assert np.abs(model.run_image(inputs, tile=128, batch_size=3) - whole).max() < 1e-4
+    assert max(batches) == 3
 
 
 def test_inference_never_imports_torch(tiny_denoiser, photo_folder: Path, tmp_path: Path) -> None:
