@@ -99,7 +99,8 @@ def _inference_command(spec: TaskSpec) -> click.Command:
         *spec.options,
         *_model_options(),
         click.Option(["--batch-size"], type=click.IntRange(1), default=4, show_default=True,
-                     help="Images (or tiles) of the same size run together."),
+                     help="Images of the same size run together, and tiles of a large one (on the CPU only "
+                          "as many tiles as fit in one default tile, to bound memory)."),
         click.Option(["--tile"], type=click.IntRange(64), default=None,
                      help="Tile side for large images, in input pixels [default: 1024 on CPU, 2048 on GPU; "
                      "a quarter of that for tasks that enlarge]."),
