@@ -130,7 +130,7 @@ def test_skip_existing_resumes(tmp_path: Path) -> None:
 
 def test_a_model_of_another_task_is_refused(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["sample", str(tmp_path / "x"), "--model", "denoise-gray"])
-    assert result.exit_code != 0 and "not a 'sample' model" in result.output
+    assert result.exit_code == 2 and "is a model of task 'denoise', not 'sample'" in result.output
 
 
 def test_sampling_never_imports_torch(tmp_path: Path) -> None:
