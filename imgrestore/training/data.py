@@ -34,8 +34,9 @@ def list_images(folders: Iterable[str | Path]) -> list[Path]:
             continue
         if not folder.is_dir():
             raise FileNotFoundError(f"training data folder not found: {folder}")
-        runs = {marker.parent for marker in folder.rglob(RUN_MARKER)}
-        found += [p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+        entries = list(folder.rglob("*"))
+        runs = {entry.parent for entry in entries if entry.name == RUN_MARKER}
+        found += [p for p in entries if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
                   and not runs.intersection(p.parents)]
     return sorted(found)
 

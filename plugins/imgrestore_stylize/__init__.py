@@ -61,7 +61,6 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
             summary="Render photos in a painting's style (fast networks: " + ", ".join(STYLES) + "; or any "
             "painting by optimisation).",
             select_model="imgrestore_stylize.inference:select_model",
-            model_name="imgrestore_stylize.inference:model_name",
             prepare="imgrestore_stylize.inference:prepare",
             finish="imgrestore_stylize.inference:finish",
             engine="imgrestore_stylize.inference:engine",

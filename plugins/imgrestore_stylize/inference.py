@@ -15,14 +15,10 @@ from imgrestore_stylize import STYLES
 from imgrestore_stylize.images import fit_long_side
 
 
-def model_name(name: str, options: dict[str, Any]) -> str:
-    """`--model starry-night` is the shipped model "stylize-starry-night"; other names are taken as they are."""
-    return f"stylize-{name}" if name in STYLES else name
-
-
 def select_model(options: dict[str, Any], picture: Picture | None) -> str:
-    """--style: a shipped style, or the full manifest name of another stylize model."""
-    return model_name(options.get("style") or STYLES[0], options)
+    """--style: a shipped style ("starry-night", which the core finds as the model
+    "stylize-starry-night"), or the manifest name of another stylize model."""
+    return options.get("style") or STYLES[0]
 
 
 def prepare(picture: Picture, options: dict[str, Any], info: ModelInfo) -> dict[str, np.ndarray]:

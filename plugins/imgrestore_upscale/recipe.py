@@ -8,6 +8,7 @@ Each step trains one scale, drawn at random from --scales; the body is shared by
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ import torch
 from torch import nn
 
 from imgrestore.resize import imresize, modcrop
-from imgrestore.training.data import load_images, training_and_validation_paths, validation_crops
+from imgrestore.training.data import center_crop, load_images, training_and_validation_paths, validation_crops
 from imgrestore.training.recipe import Batch, unwrap
 
 from imgrestore_upscale.model import build
@@ -98,12 +99,14 @@ class UpscaleRecipe:
 
     def _make_validation(self, images: list[np.ndarray]) -> list[Batch]:
         """Centre crops of the held-out images, degraded at each training scale."""
-        largest = VALIDATION_CROP * max(self.scales)  # every scale validates on the same pictures
-        images = [image for image in images if min(image.shape[:2]) >= largest] or images
+        # every scale validates on the same pictures: the crops of the largest scale, cropped again
+        # (a centre crop of an even-sized centre crop is the centre crop of the whole image)
+        frames = validation_crops(images, VALIDATION_CROP * max(self.scales), multiple=math.lcm(*self.scales))
         batches = []
         for scale in self.scales:
+            side = min(VALIDATION_CROP * scale, frames[0].shape[0] // scale * scale)
             low, high = [], []
-            for crop in validation_crops(images, VALIDATION_CROP * scale, multiple=scale):
+            for crop in (center_crop(frame, side) for frame in frames):
                 high.append(crop.transpose(2, 0, 1))
                 low.append(imresize(crop, 1 / scale).transpose(2, 0, 1))
             batches.append({
