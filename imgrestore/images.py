@@ -124,6 +124,8 @@ def decode_image(data: bytes) -> Picture:
         raise ImageReadError("not a decodable image (corrupt or unsupported format)")
     if decoded.dtype not in (np.uint8, np.uint16):
         raise ImageReadError(f"unsupported sample type {decoded.dtype} (8- and 16-bit are supported)")
+    if header.mode == "CMYK" and decoded.ndim == 3 and decoded.shape[2] == 4:
+        decoded = decoded[:, :, :3]  # OpenCV's TIFF reader converts CMYK to BGR plus an opaque filler
     picture = replace(_split_channels(decoded, gray_alpha=_is_png_gray_alpha(data)), metadata=header.metadata)
     orientation = header.orientation
     if orientation in (None, 1) or (header.format == "TIFF" and _opencv_orients_tiff()):

@@ -81,6 +81,8 @@ class FileHeader:
     frames: int = 1
     """Pages of a TIFF, frames of an animated PNG or WebP."""
     format: str = ""
+    mode: str = ""
+    """Pillow's name for the stored colour model ("RGB", "CMYK", "P", ...), or ""."""
 
 
 def _frame_count(image: Any) -> int:
@@ -102,7 +104,7 @@ def read_header(data: bytes) -> FileHeader:
             icc, exif = image.info.get("icc_profile") or None, image.info.get("exif")
             # Pillow's PNG getexif() decodes the whole image when the header holds no eXIf chunk
             orientation = image.getexif().get(EXIF_ORIENTATION_TAG) if image.format != "PNG" or exif else None
-            frames, kind = _frame_count(image), image.format or ""
+            frames, kind, mode = _frame_count(image), image.format or "", image.mode or ""
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         return FileHeader()
     if isinstance(exif, bytes):
@@ -110,7 +112,7 @@ def read_header(data: bytes) -> FileHeader:
     else:
         exif = None
     metadata = ImageMetadata(icc_profile=icc, exif=exif)
-    return FileHeader(orientation, metadata if metadata else None, frames, kind)
+    return FileHeader(orientation, metadata if metadata else None, frames, kind, mode)
 
 
 def embed_metadata(encoded: bytes, suffix: str, metadata: ImageMetadata | None, size: tuple[int, int],

@@ -57,6 +57,26 @@ def test_sixteen_bit_to_jpeg_is_scaled_not_wrapped(tmp_path: Path) -> None:
     assert read_image(tmp_path / "white.jpg").color.min() >= 250
 
 
+@pytest.mark.parametrize("suffix", [".tif", ".jpg"])
+def test_cmyk_is_read_as_rgb_without_an_alpha_plane(tmp_path: Path, astronaut: np.ndarray, suffix: str) -> None:
+    """Print files come in CMYK. OpenCV's TIFF reader hands them over as BGR plus an opaque fourth
+    channel, which became an alpha plane, so the output was an RGBA TIFF the input never was."""
+    Image.fromarray(astronaut).convert("CMYK").save(tmp_path / f"print{suffix}", quality=95)
+    picture = read_image(tmp_path / f"print{suffix}")
+    assert picture.channels == 3 and picture.alpha is None
+    expected = np.asarray(Image.open(tmp_path / f"print{suffix}").convert("RGB")).astype(int)
+    assert np.abs(picture.color.astype(int) - expected).mean() < 3
+
+
+def test_palette_png_with_a_transparent_index_keeps_its_transparency(tmp_path: Path, astronaut: np.ndarray) -> None:
+    palette = Image.fromarray(astronaut).convert("P", palette=Image.Palette.ADAPTIVE)
+    palette.save(tmp_path / "icon.png", transparency=0)
+    picture = read_image(tmp_path / "icon.png")
+    index = np.asarray(palette)
+    assert picture.channels == 3 and picture.alpha is not None
+    np.testing.assert_array_equal(picture.alpha == 0, index == 0)
+
+
 @pytest.mark.parametrize("suffix", [".jpg", ".png", ".webp", ".tif"])
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_exif_orientation_matches_pillow(tmp_path: Path, orientation: int, suffix: str) -> None:
