@@ -7,6 +7,7 @@ only once a task's subcommand actually runs.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -306,7 +307,14 @@ def _adopt_checkpoint_architecture(spec: TaskSpec, values: dict[str, Any]) -> No
                 adopted.append(f"{name} {saved[name]}")
             values[name] = saved[name]
     if adopted:
-        click.echo(f"from {source}: {', '.join(adopted)}", err=True)
+        _say_once(f"from {source}: {', '.join(adopted)}")
+
+
+def _say_once(message: str) -> None:
+    """A training message on stderr from one process: under torchrun every rank runs this command,
+    and N copies of each line told the user nothing more (rank 0 is the one that writes)."""
+    if os.environ.get("RANK", "0") == "0":
+        click.echo(message, err=True)
 
 
 def _train_command(spec: TaskSpec) -> click.Command:
@@ -340,10 +348,10 @@ def _train_command(spec: TaskSpec) -> click.Command:
         except SetupError as error:
             raise click.ClickException(str(error)) from None
         except TrainingInterrupted as stopped:
-            click.echo(f"stopped at step {stopped.step}; {Path(values['out']) / 'last.safetensors'} holds it: "
-                       "continue with the same command and --resume", err=True)
+            _say_once(f"stopped at step {stopped.step}; {Path(values['out']) / 'last.safetensors'} holds it: "
+                      "continue with the same command and --resume")
             sys.exit(130)
-        click.echo(f"weights: {final}", err=True)
+        _say_once(f"weights: {final}")
 
     params: list[click.Parameter] = [
         click.Option(["--data"], multiple=True, type=click.Path(exists=True, path_type=Path),

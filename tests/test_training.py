@@ -70,6 +70,7 @@ def test_runs_under_torchrun_with_ddp(tmp_path: Path, training_folder: Path) -> 
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "world size 2" in done.stderr
+    assert done.stderr.count("weights: ") == 1  # said by rank 0 alone, not once per process
     rows = _log(tmp_path / "ddp")
     assert rows[-1]["step"] == "4" and rows[-1]["val_psnr"]
 
