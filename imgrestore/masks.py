@@ -113,33 +113,39 @@ def parse_area(text: str) -> tuple[float, float]:
 
 def hole_boxes(mask: np.ndarray, margin: int, multiple: int = 1) -> list[tuple[int, int, int, int]]:
     """Boxes (top, left, bottom, right) around the holes of an H×W bool mask, each widened by
-    `margin` pixels of context and grown to a multiple of `multiple` where the image allows;
-    overlapping boxes are merged, so every hole pixel lies in exactly one box with its context.
+    `margin` pixels of context and set on the model's grid: top and left on a multiple of
+    `multiple`, the size a multiple of it where the image allows. Boxes that overlap or touch are
+    merged, so every hole pixel lies in exactly one box with its context.
 
     This is how a masked task handles a large photo: a few holes in a 4000×3000 image are
-    filled from crops around them instead of the whole picture."""
+    filled from crops around them instead of the whole picture. On the grid, because a model
+    that works in cells (a patch stride, a downsampling encoder) sees the whole image's cells
+    from (0, 0): a crop starting between two cells filled its holes differently from the same
+    model run on the whole image. Merging paints the boxes and takes the connected regions'
+    bounding boxes until they stop changing: a few passes over the mask, where comparing every
+    pair of boxes took 78 s for 3000 dead pixels of a 4000×3000 scan."""
     height, width = mask.shape
     count, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    boxes = []
-    for left, top, box_w, box_h, _area in stats[1:count].tolist():
-        boxes.append([max(0, top - margin), max(0, left - margin),
-                      min(height, top + box_h + margin), min(width, left + box_w + margin)])
-    merged = True
-    while merged:  # merge until no two boxes overlap
-        merged = False
-        for i in range(len(boxes)):
-            for j in range(i + 1, len(boxes)):
-                a, b = boxes[i], boxes[j]
-                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
-                    boxes[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
-                    del boxes[j]
-                    merged = True
-                    break
-            if merged:
-                break
-    result = []
-    for top, left, bottom, right in boxes:
-        bottom = min(height, top + -(-(bottom - top) // multiple) * multiple)
-        right = min(width, left + -(-(right - left) // multiple) * multiple)
-        result.append((top, left, bottom, right))
-    return sorted(result)
+    boxes = sorted(_on_grid(top - margin, left - margin, top + box_h + margin, left + box_w + margin,
+                            multiple, height, width)
+                   for left, top, box_w, box_h, _area in stats[1:count].tolist())
+    while len(boxes) > 1:
+        canvas = np.zeros((height, width), np.uint8)
+        for top, left, bottom, right in boxes:
+            canvas[top:bottom, left:right] = 1
+        count, _, stats, _ = cv2.connectedComponentsWithStats(canvas, connectivity=4)
+        merged = sorted(_on_grid(top, left, top + box_h, left + box_w, multiple, height, width)
+                        for left, top, box_w, box_h, _area in stats[1:count].tolist())
+        if merged == boxes:
+            break
+        boxes = merged
+    return boxes
+
+
+def _on_grid(top: int, left: int, bottom: int, right: int, multiple: int, height: int,
+             width: int) -> tuple[int, int, int, int]:
+    """The box clipped to the image, its corner moved onto the grid and its size grown to whole cells."""
+    top, left = max(0, top) // multiple * multiple, max(0, left) // multiple * multiple
+    bottom = min(height, top + -(-(min(height, bottom) - top) // multiple) * multiple)
+    right = min(width, left + -(-(min(width, right) - left) // multiple) * multiple)
+    return top, left, bottom, right

@@ -34,6 +34,9 @@ def export_spec(model: nn.Module, model_config: dict[str, Any], options: dict[st
             output="reconstructed",
             channels=0,  # every channel is coded on its own
             receptive_radius=model.patch - 1,
+            # patches are cut on a stride grid from (0, 0): tiles and hole crops must start on it,
+            # or a tile at an odd offset codes other patches than the whole image does
+            size_multiple=stride,
             extra={"mode": model.mode, "sigma_units": "sigma / 255", "model_config": model_config},
         ),
     )
