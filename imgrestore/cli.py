@@ -296,6 +296,11 @@ def _adopt_checkpoint_architecture(spec: TaskSpec, values: dict[str, Any]) -> No
     from imgrestore.training.checkpoint import read_metadata
 
     saved = read_metadata(source).get("model_config") or {}
+    # a resumed run takes what its first session was given (config.json), which may be "unset":
+    # the model_config value in its place was reported as a setting changed on resume
+    recorded = {}
+    if source == last and (last.parent / "config.json").is_file():
+        recorded = json.loads((last.parent / "config.json").read_text()).get("options", {})
     context = click.get_current_context()
     adopted = []
     for parameter in spec.train_options:
@@ -303,9 +308,10 @@ def _adopt_checkpoint_architecture(spec: TaskSpec, values: dict[str, Any]) -> No
         if isinstance(parameter.type, (click.Path, click.File)):  # a file option that shares a name
             continue  # with the model's (stylize's --features, its VGG16, against the width "features")
         if name in saved and context.get_parameter_source(name) is click.core.ParameterSource.DEFAULT:
-            if json.loads(json.dumps(values[name])) != saved[name]:  # (a tuple option, a JSON list)
-                adopted.append(f"{name} {saved[name]}")
-            values[name] = saved[name]
+            value = recorded[name] if name in recorded else saved[name]
+            if json.loads(json.dumps(values[name])) != value:  # (a tuple option, a JSON list)
+                adopted.append(f"{name} {value}")
+            values[name] = value
     if adopted:
         _say_once(f"from {source}: {', '.join(adopted)}")
 

@@ -395,3 +395,99 @@ def test_validation_images_given_with_val(tmp_path: Path, training_folder: Path,
     result = CliRunner().invoke(cli, ["train", "denoise", "--gray", "--data", str(training_folder / "camera.png"),
                                       "--out", str(tmp_path / "one"), "--steps", "1"])
     assert result.exit_code == 1 and "--data holds one image" in result.output and "--val" in result.output
+
+
+def _weights(run: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(run / "last.safetensors"))
+
+
+def _same_weights(a: Path, b: Path) -> bool:
+    first, second = _weights(a), _weights(b)
+    return all((first[key] - second[key]).abs().max() < 1e-6 for key in first)
+
+
+def test_a_run_killed_while_checkpointing_resumes_exactly_and_logs_each_step_once(
+        tmp_path: Path, training_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The weights file used to be replaced before the (larger) training state was written: a run
+    killed in between resumed from an older step's optimizer with newer weights, and the steps it
+    repeated stood twice in log.csv."""
+    import torch
+
+    real_save = torch.save
+
+    def dying_save(state, target, *args, **kwargs):  # the process dies while writing step 6's state
+        if isinstance(state, dict) and state.get("step") == 6:
+            raise SystemExit(137)
+        return real_save(state, target, *args, **kwargs)
+
+    _train(tmp_path / "straight", training_folder, 9, "--log-every", "1")
+    monkeypatch.setattr(torch, "save", dying_save)
+    killed = CliRunner().invoke(cli, [
+        "train", "denoise", "--gray", "--data", str(training_folder), "--out", str(tmp_path / "killed"), "--steps", "9",
+        "--batch-size", "2", "--patch-size", "32", "--features", "8", "--depth", "3", "--precision", "fp32",
+        "--checkpoint-every", "3", "--validate-every", "100", "--seed", "7", "--threads", "1", "--log-every", "1"])
+    assert killed.exit_code == 137
+    monkeypatch.setattr(torch, "save", real_save)
+    from imgrestore.training.checkpoint import load_state, read_metadata
+
+    assert read_metadata(tmp_path / "killed" / "last.safetensors")["step"] == 3  # both files still of step 3
+    assert load_state(tmp_path / "killed", "last")["step"] == 3
+    _train(tmp_path / "killed", training_folder, 9, "--log-every", "1", "--resume")
+    assert _same_weights(tmp_path / "straight", tmp_path / "killed")
+    assert [row["step"] for row in _log(tmp_path / "killed")] == [str(step) for step in range(1, 10)]
+
+
+def test_mixed_precision_resumes_with_the_loss_scale_it_had(tmp_path: Path, training_folder: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """fp16 on a GPU trains through a GradScaler, whose scale grows and shrinks with the gradients;
+    it was not in the checkpoint, so a resumed run started again from the initial scale and skipped
+    other steps than an uninterrupted one. No GPU here: the scaler runs on the CPU, starting so high
+    that it overflows (and skips steps) deterministically."""
+    import torch
+
+    class ScalerOnCpu(torch.amp.GradScaler):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__("cpu", init_scale=3e7, growth_interval=1)
+
+    monkeypatch.setattr(torch.amp, "GradScaler", ScalerOnCpu)
+    common = ("--precision", "fp16", "--lr", "0.1", "--warmup", "100")
+    _train(tmp_path / "straight", training_folder, 6, *common)
+    _train(tmp_path / "split", training_folder, 3, *common)
+    _train(tmp_path / "split", training_folder, 6, *common, "--resume")
+    assert _same_weights(tmp_path / "straight", tmp_path / "split")
+
+
+def test_resuming_with_another_set_of_networks_is_a_one_line_error(tmp_path: Path, training_folder: Path) -> None:
+    """The README's "reconstruction first, then the GAN" invites resuming an L1-only inpainting run
+    with an adversarial weight: that adds a discriminator the run never had (a KeyError traceback)."""
+    def inpaint(steps: int, *extra: str):
+        return CliRunner().invoke(cli, [
+            "train", "inpaint", "--data", str(training_folder), "--out", str(tmp_path / "run"), "--steps", str(steps),
+            "--batch-size", "2", "--patch-size", "32", "--features", "8", "--threads", "1", "--validate-every", "100",
+            *extra])
+
+    assert inpaint(1, "--adversarial-weight", "0").exit_code == 0
+    result = inpaint(2, "--adversarial-weight", "0.01", "--resume")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "discriminator" in result.output and "--init" in result.output
+
+
+def test_resuming_with_the_same_options_reports_no_change(tmp_path: Path, training_folder: Path) -> None:
+    """A colour denoiser's --batch-norm is unset by default (the task decides); on --resume the
+    value was filled from the checkpoint and reported as a setting changed from None to True."""
+    import json
+
+    def colour(steps: int, *extra: str):
+        return CliRunner().invoke(cli, [
+            "train", "denoise", "--color", "--data", str(training_folder), "--out", str(tmp_path / "run"),
+            "--steps", str(steps), "--batch-size", "2", "--patch-size", "32", "--features", "8", "--depth", "3",
+            "--precision", "fp32", "--validate-every", "100", "--threads", "1", *extra])
+
+    assert colour(1).exit_code == 0
+    result = colour(2, "--resume")
+    assert result.exit_code == 0, result.output
+    assert "changed settings: steps 1 -> 2\n" in result.output
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["history"] == [
+        {"resumed_at_step": 1, "changed": {"steps": [1, 2]}}]

@@ -27,12 +27,17 @@ def save_checkpoint(
     target = directory / f"{name}.safetensors"
     temporary = target.with_suffix(".safetensors.part")
     save_file(weights, str(temporary), metadata=meta)
-    os.replace(temporary, target)
+    replacements = [(temporary, target)]
     if state is not None:
         state_target = directory / f"{name}.state.pt"
-        temporary = state_target.with_suffix(".pt.part")
-        torch.save(state, temporary)
-        os.replace(temporary, state_target)
+        state_temporary = state_target.with_suffix(".pt.part")
+        torch.save(state, state_temporary)
+        replacements.append((state_temporary, state_target))
+    # Both files are written before either replaces its predecessor: a run killed while writing
+    # the (larger) state used to leave new weights beside an older state, which resumed from the
+    # wrong step. Now only a kill between the two renames can part them; --resume checks for it.
+    for written, final in replacements:
+        os.replace(written, final)
     return target
 
 

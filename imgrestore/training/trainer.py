@@ -68,8 +68,22 @@ class SetupError(ValueError):
 
 
 IGNORED_ON_RESUME = ("resume", "init", "out_dir", "device", "threads", "history")
-"""Settings that change how fast a run goes, not what it computes, or that only the first session
-uses (--init), or bookkeeping."""
+"""Settings that change how fast a run goes, not what it computes (another thread count or device
+orders floating-point sums differently, so the weights may differ in their last bits, ~1e-9, from
+an uninterrupted run's), or that only the first session uses (--init), or bookkeeping."""
+
+
+def _drop_log_rows_after(log_path: Path, step: int) -> None:
+    """A resumed run repeats the steps after its last checkpoint: the rows a killed session logged
+    for them would stand twice in log.csv (steps 3, 4, 3, 4, 5...), so they go."""
+    if not log_path.is_file():
+        return
+    with log_path.open(newline="") as stream:
+        rows = list(csv.reader(stream))
+    kept = rows[:1] + [row for row in rows[1:] if row and row[0].isdigit() and int(row[0]) <= step]
+    if len(kept) < len(rows):
+        with log_path.open("w", newline="") as stream:
+            csv.writer(stream).writerows(kept)
 
 
 def _write_config(out: Path, config: TrainConfig, resumed_at: int | None) -> None:
@@ -272,6 +286,7 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
     metric = f"val_{getattr(recipe, 'validation_metric', 'psnr')}"
     step = 0
     best = -math.inf
+    saved_scaler = None
     if config.resume and (out / "last.safetensors").exists():
         saved = read_metadata(out / "last.safetensors")
         if saved.get("model_config") != metadata["model_config"]:
@@ -284,11 +299,22 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
             raise SetupError(f"--resume: {out} was trained without --ema; resume it without")
         if not config.ema and "raw_model" in state:
             raise SetupError(f"--resume: {out} was trained with --ema; pass it again")
+        if saved.get("step", state["step"]) != state["step"]:  # killed between writing the two files
+            raise SetupError(f"--resume: {out / 'last.safetensors'} is of step {saved['step']} but its training "
+                             f"state {out / 'last.state.pt'} of step {state['step']} (the run was killed while "
+                             "writing them): start a new run from its weights with --init")
         saved_optimizers = state.get("optimizers") or {phases[0].name: state["optimizer"]}
+        saved_networks = set(state.get("networks", {})) | {"model"}
+        if set(saved_optimizers) != set(optimizers) or saved_networks != set(networks):
+            raise SetupError(f"--resume: {out} trained the networks {sorted(saved_networks)} in the phases "
+                             f"{sorted(saved_optimizers)}, these options give {sorted(networks)} in {sorted(optimizers)} "
+                             "(an option that adds or drops a network, such as an adversarial loss, changed): "
+                             "resume with the run's options, or start a new run from its weights with --init")
         for name, optimizer in optimizers.items():
             optimizer.load_state_dict(saved_optimizers[name])
         for name, weights in state.get("networks", {}).items():
             networks[name].load_state_dict(weights)
+        saved_scaler = state.get("scaler")
         step, best = state["step"], state.get("best", -math.inf)
         _restore_rng(state["rng"][min(context.rank, len(state["rng"]) - 1)], numpy_rng)
         if context.main:
@@ -319,6 +345,8 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
         }
     autocast_dtype = _autocast_dtype(config.precision, context.device)
     scaler = torch.amp.GradScaler(enabled=autocast_dtype == torch.float16 and context.device.type == "cuda")
+    if saved_scaler and scaler.is_enabled():
+        scaler.load_state_dict(saved_scaler)  # the loss scale it had grown or shrunk to, and its counter
     if context.main:
         out.mkdir(parents=True, exist_ok=True)
         (out / RUN_MARKER).touch()
@@ -331,6 +359,8 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
         )
 
     log_path = out / "log.csv"
+    if context.main and config.resume and step:
+        _drop_log_rows_after(log_path, step)
     count, started = 0, time.time()
 
     def checkpoint(name: str, score: float | None = None) -> None:
@@ -347,6 +377,8 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
                  "step": step, "best": best, "rng": all_rng}
         if average is not None:
             state["raw_model"] = model.state_dict()
+        if scaler.is_enabled():
+            state["scaler"] = scaler.state_dict()
         save_checkpoint(out, name, kept, {**metadata, "step": step, metric: score}, state)
 
     bar = None
