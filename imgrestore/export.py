@@ -7,6 +7,7 @@ exported graph accepts every size the runtime will feed it (the runtime pads to 
 
 from __future__ import annotations
 
+import copy
 import json
 import tempfile
 import warnings
@@ -102,7 +103,9 @@ def export_onnx(
     if list(export_spec.example) != names:
         raise ValueError(f"export example inputs {list(export_spec.example)} do not match {names}")
     model = export_spec.module if export_spec.module is not None else model
-    exported = _HalfPrecision(model).eval() if fp16 else model
+    # a copy goes to half precision: `model` stays the fp32 checkpoint the parity check measures
+    # against (halving it in place compared the export with its own rounded weights)
+    exported = _HalfPrecision(copy.deepcopy(model)).eval() if fp16 else model
     dynamic_shapes = _dynamic_shapes(export_spec)
     if fp16:  # the wrapper takes `*inputs`, which torch.export sees as one tuple argument
         dynamic_shapes = (dynamic_shapes,)

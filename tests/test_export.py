@@ -54,6 +54,24 @@ def test_fp16_export(tiny_denoiser, tmp_path: Path) -> None:
     assert "±" not in result.output and "tolerance 0.02" in result.output  # parity checked at fp16 tolerance
 
 
+def test_fp16_parity_is_measured_against_the_fp32_checkpoint(tiny_denoiser, tmp_path: Path) -> None:
+    """The half-precision wrapper halved the checkpoint's model in place, so the parity check
+    compared the export with its own rounded weights and could not see what rounding cost."""
+    from imgrestore.export import export_onnx, load_model, parity_difference
+    from imgrestore.plugins import get_registry
+
+    spec = get_registry().tasks["denoise"]
+    checkpoint = tiny_denoiser["run"] / "last.safetensors"
+    report = export_onnx(spec, checkpoint, tmp_path / "half.onnx", fp16=True)
+    model, metadata = load_model(spec, checkpoint)
+    from imgrestore.task import resolve
+
+    export_spec = resolve(spec.export)(model, metadata["model_config"], {})
+    against_fp32 = parity_difference(model, export_spec, tmp_path / "half.onnx")
+    assert report.max_difference == pytest.approx(against_fp32, rel=1e-6)
+    assert report.max_difference > 1e-5  # fp16 weights and arithmetic leave more than float32's rounding
+
+
 def test_export_rejects_another_tasks_checkpoint(tiny_denoiser, tmp_path: Path) -> None:
     from safetensors.torch import load_file, save_file
 
