@@ -119,14 +119,18 @@ def decode_image(data: bytes) -> Picture:
     _check_complete(data)
     header = read_header(data)
     _check_single_frame(header)
-    decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if header.tiff_samples == 2:
+        decoded = _gray_alpha_tiff(data, header)
+    else:
+        decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if decoded is None or decoded.size == 0:
         raise ImageReadError("not a decodable image (corrupt or unsupported format)")
     if decoded.dtype not in (np.uint8, np.uint16):
         raise ImageReadError(f"unsupported sample type {decoded.dtype} (8- and 16-bit are supported)")
     if header.mode == "CMYK" and decoded.ndim == 3 and decoded.shape[2] == 4:
         decoded = decoded[:, :, :3]  # OpenCV's TIFF reader converts CMYK to BGR plus an opaque filler
-    picture = replace(_split_channels(decoded, gray_alpha=_is_png_gray_alpha(data)), metadata=header.metadata)
+    gray_alpha = _is_png_gray_alpha(data) or header.tiff_samples == 2
+    picture = replace(_split_channels(decoded, gray_alpha=gray_alpha), metadata=header.metadata)
     orientation = header.orientation
     if orientation in (None, 1) or (header.format == "TIFF" and _opencv_orients_tiff()):
         return picture
@@ -167,6 +171,19 @@ def _check_single_frame(header: FileHeader) -> None:
         raise ImageReadError(f"{header.frames} {what}: only single-image files are processed, and keeping "
                              "the first alone would lose the rest; split it into one file per "
                              "page or frame first")
+
+
+def _gray_alpha_tiff(data: bytes, header: FileHeader) -> np.ndarray:
+    """OpenCV decodes a gray + alpha TIFF as gray alone (and 16-bit ones as 8-bit), which lost
+    the alpha without a word. Pillow decodes the 8-bit kind; the 16-bit kind neither can, so it
+    is refused by name rather than written back flattened."""
+    if header.mode != "LA":
+        raise ImageReadError("gray + alpha TIFF with 16-bit samples: no decoder here keeps both its alpha and "
+                             "its depth; save it as PNG, which does")
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image)
 
 
 def _is_png_gray_alpha(data: bytes) -> bool:
@@ -219,10 +236,14 @@ def encode_image(picture: Picture, suffix: str, quality: int = 95) -> bytes:
     if suffix in _NO_ALPHA and picture.alpha is not None:
         picture = replace(picture, color=flatten_on_white(picture.color, picture.alpha), alpha=None)
     alpha = picture.alpha
-    # gray is written as gray unless a format without gray+alpha must take RGBA (JPEG has no alpha)
-    stays_gray = picture.channels == 1 and (alpha is None or suffix == ".png")
-    if stays_gray and alpha is not None:
+    # gray is written as gray unless a format without gray+alpha must take RGBA (WebP, BMP; and
+    # 16-bit TIFF, which no encoder here writes as gray + alpha)
+    gray_alpha_tiff = suffix in (".tif", ".tiff") and picture.color.dtype == np.uint8
+    stays_gray = picture.channels == 1 and (alpha is None or suffix == ".png" or gray_alpha_tiff)
+    if stays_gray and alpha is not None and suffix == ".png":
         encoded = _encode_gray_alpha_png(picture.color[:, :, 0], alpha)
+    elif stays_gray and alpha is not None:
+        encoded = _encode_gray_alpha_tiff(picture.color[:, :, 0], alpha)
     else:
         encoded = _encode_with_opencv(picture.color, alpha, suffix, quality)
     return embed_metadata(encoded, suffix, picture.metadata, picture.size, channels=1 if stays_gray else 3,
@@ -270,6 +291,16 @@ def _encode_gray_alpha_png(gray: np.ndarray, alpha: np.ndarray) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, depth, 4, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header)
             + png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)) + png_chunk(b"IEND", b""))
+
+
+def _encode_gray_alpha_tiff(gray: np.ndarray, alpha: np.ndarray) -> bytes:
+    """8-bit gray + alpha TIFF (LZW, as OpenCV compresses its TIFFs): OpenCV writes no 2-channel
+    TIFF, Pillow's LA mode does."""
+    from PIL import Image
+
+    stream = io.BytesIO()
+    Image.fromarray(np.dstack([gray, alpha]), "LA").save(stream, format="TIFF", compression="tiff_lzw")
+    return stream.getvalue()
 
 
 def write_image(path: str | Path, picture: Picture, quality: int = 95) -> None:

@@ -28,6 +28,7 @@ EXIF_ORIENTATION_TAG = 0x0112
 _EXIF_IFD_POINTER_TAG = 0x8769
 _PIXEL_X_DIMENSION_TAG = 0xA002
 _PIXEL_Y_DIMENSION_TAG = 0xA003
+_SAMPLES_PER_PIXEL_TAG = 0x0115
 _EXIF_PREFIX = b"Exif\x00\x00"
 _SHORT, _LONG = 3, 4
 _ICC_CHUNK = 65519  # largest ICC piece one JPEG APP2 segment holds
@@ -83,6 +84,8 @@ class FileHeader:
     format: str = ""
     mode: str = ""
     """Pillow's name for the stored colour model ("RGB", "CMYK", "P", ...), or ""."""
+    tiff_samples: int = 0
+    """Samples per pixel of a TIFF (2 = gray + alpha), read from its first IFD; 0 otherwise."""
 
 
 def _frame_count(image: Any) -> int:
@@ -99,6 +102,7 @@ def read_header(data: bytes) -> FileHeader:
     Pillow cannot parse gives an empty header: the pixel decoder then says what is wrong."""
     from PIL import UnidentifiedImageError
 
+    samples = _tiff_samples_per_pixel(data)
     try:
         with _open_header(data) as image:
             icc, exif = image.info.get("icc_profile") or None, image.info.get("exif")
@@ -106,13 +110,29 @@ def read_header(data: bytes) -> FileHeader:
             orientation = image.getexif().get(EXIF_ORIENTATION_TAG) if image.format != "PNG" or exif else None
             frames, kind, mode = _frame_count(image), image.format or "", image.mode or ""
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
-        return FileHeader()
+        return FileHeader(tiff_samples=samples)
     if isinstance(exif, bytes):
         exif = _patched_exif(exif.removeprefix(_EXIF_PREFIX), {EXIF_ORIENTATION_TAG: 1})
     else:
         exif = None
     metadata = ImageMetadata(icc_profile=icc, exif=exif)
-    return FileHeader(orientation, metadata if metadata else None, frames, kind, mode)
+    return FileHeader(orientation, metadata if metadata else None, frames, kind, mode, samples)
+
+
+def _tiff_samples_per_pixel(data: bytes) -> int:
+    """Tag 277 of a TIFF's first IFD (1 when absent, as the format says); 0 for other files or a
+    structure too damaged to read (the decoder then says what is wrong)."""
+    order = {b"II*\x00": "<", b"MM\x00*": ">"}.get(data[:4])
+    if order is None:
+        return 0
+    try:
+        (ifd0,) = struct.unpack_from(order + "I", data, 4)
+        for tag, kind, offset in _entries(data, order, ifd0):
+            if tag == _SAMPLES_PER_PIXEL_TAG and kind == _SHORT:
+                return struct.unpack_from(order + "H", data, offset)[0]
+    except struct.error:
+        return 0
+    return 1
 
 
 def embed_metadata(encoded: bytes, suffix: str, metadata: ImageMetadata | None, size: tuple[int, int],

@@ -21,8 +21,8 @@ def _random(shape: tuple[int, ...], dtype: type) -> np.ndarray:
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
 @pytest.mark.parametrize("channels,with_alpha", [(1, False), (3, False), (3, True), (1, True)])
 def test_lossless_round_trip(tmp_path: Path, suffix: str, dtype: type, channels: int, with_alpha: bool) -> None:
-    if suffix == ".tif" and channels == 1 and with_alpha:
-        pytest.skip("gray+alpha TIFF is not written by OpenCV")
+    if suffix == ".tif" and channels == 1 and with_alpha and dtype == np.uint16:
+        pytest.skip("16-bit gray+alpha TIFF is written by no encoder here (it becomes RGBA)")
     picture = Picture(color=_random((37, 53, channels), dtype), alpha=_random((37, 53), dtype) if with_alpha else None)
     path = tmp_path / f"image{suffix}"
     write_image(path, picture)
@@ -66,6 +66,34 @@ def test_cmyk_is_read_as_rgb_without_an_alpha_plane(tmp_path: Path, astronaut: n
     assert picture.channels == 3 and picture.alpha is None
     expected = np.asarray(Image.open(tmp_path / f"print{suffix}").convert("RGB")).astype(int)
     assert np.abs(picture.color.astype(int) - expected).mean() < 3
+
+
+def test_gray_alpha_tiff_keeps_its_alpha_or_is_refused_by_name(tmp_path: Path) -> None:
+    """OpenCV decodes a gray + alpha TIFF as gray alone, and a 16-bit one as 8-bit: the alpha and
+    the depth were lost without a word (the run said done, exit code 0)."""
+    rng = np.random.default_rng(0)
+    gray, alpha = rng.integers(0, 256, (20, 30), dtype=np.uint8), rng.integers(0, 256, (20, 30), dtype=np.uint8)
+    Image.fromarray(np.dstack([gray, alpha]), "LA").save(tmp_path / "la.tif")
+    picture = read_image(tmp_path / "la.tif")
+    assert picture.channels == 1 and picture.color.dtype == np.uint8
+    np.testing.assert_array_equal(picture.color[:, :, 0], gray)
+    np.testing.assert_array_equal(picture.alpha, alpha)
+    write_image(tmp_path / "back.tif", picture)
+    assert Image.open(tmp_path / "back.tif").mode == "LA"  # and gray + alpha stays so when written
+    # a 16-bit one, written by hand (baseline TIFF, one strip, ExtraSamples = unassociated alpha)
+    pixels = np.dstack([gray, alpha]).astype("<u2") * 257
+    entries = [(256, 3, 1, 30), (257, 3, 1, 20), (258, 3, 1, 16), (259, 3, 1, 1), (262, 3, 1, 1),
+               (273, 4, 1, 0), (277, 3, 1, 2), (278, 3, 1, 20), (279, 4, 1, pixels.nbytes), (338, 3, 1, 2)]
+    ifd = 8 + pixels.nbytes
+    entries[5] = (273, 4, 1, 8)
+    import struct
+
+    body = b"II*\x00" + struct.pack("<I", ifd) + pixels.tobytes() + struct.pack("<H", len(entries))
+    for tag, kind, count, value in entries:
+        body += struct.pack("<HHI", tag, kind, count) + (struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value))
+    (tmp_path / "la16.tif").write_bytes(body + struct.pack("<I", 0))
+    with pytest.raises(ImageReadError, match="gray \\+ alpha TIFF with 16-bit samples"):
+        read_image(tmp_path / "la16.tif")
 
 
 def test_palette_png_with_a_transparent_index_keeps_its_transparency(tmp_path: Path, astronaut: np.ndarray) -> None:
