@@ -138,7 +138,7 @@ def run_jobs(
             todo.append(job)
 
     def load(job: Job) -> _Prepared:
-        picture = runner.with_companions(read_image(job.source), job.name)
+        picture = runner.with_companions(read_image(job.source), job.name, job.source)
         model = runner.model_for(picture)
         return _Prepared(job, picture, model, runner.prepare(picture, model))
 

@@ -174,7 +174,8 @@ def _run_inference(spec: TaskSpec, values: dict[str, Any]) -> None:
         raise click.UsageError("give INPUT... OUTPUT: one or more images or folders, then where the results go")
     *sources, output = values["paths"]
     try:
-        plan = plan_many(sources, output, values["recursive"], values["output_format"])
+        plan = plan_many(sources, output, values["recursive"], values["output_format"],
+                         companions=values.get("masks") or values.get("mask"))  # masks are never inputs
     except (FileNotFoundError, ValueError) as error:
         raise click.UsageError(str(error)) from None
     runner = _ready_runner(spec, values)

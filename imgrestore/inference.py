@@ -116,11 +116,12 @@ class TaskRunner:
                 self._models[key] = model
             return self._models[key]
 
-    def with_companions(self, picture: Picture, name: Path) -> Picture:
-        """The picture with what the task reads beside it (its mask), for the input at `name`."""
+    def with_companions(self, picture: Picture, name: Path, source: Path | None = None) -> Picture:
+        """The picture with what the task reads beside it (its mask), for the input at `name`
+        (read from `source`)."""
         if self.masks is None:
             return picture
-        return replace(picture, mask=self.masks.load(name, picture))
+        return replace(picture, mask=self.masks.load(name, picture, source))
 
     @property
     def loaded(self) -> list[OnnxModel]:

@@ -24,12 +24,15 @@ class JobPlan:
     """Files in the input folder without an image suffix: listed, never read."""
 
 
-def plan_jobs(source: Path, destination: Path, recursive: bool = False, output_format: str | None = None) -> JobPlan:
+def plan_jobs(source: Path, destination: Path, recursive: bool = False, output_format: str | None = None,
+              companions: Path | None = None) -> JobPlan:
     """Map INPUT (file or folder) to output paths.
 
     A file INPUT goes to OUTPUT itself when OUTPUT has an image suffix, else into the folder OUTPUT.
     A folder INPUT is mirrored into OUTPUT (subfolders too with `recursive`). `output_format`
     (e.g. "png") replaces the suffix of every output; otherwise an output keeps its input's.
+    `companions` is the folder of the inputs' masks: its files are never inputs themselves (see
+    `_is_companion`).
     """
     suffix = None if output_format is None else "." + output_format.lower().lstrip(".")
     if source.is_file():
@@ -54,6 +57,8 @@ def plan_jobs(source: Path, destination: Path, recursive: bool = False, output_f
     for path in sorted(walker):
         if path.name.startswith(".") or (nested_output and path.resolve().is_relative_to(output_root)):
             continue  # hidden files, and OUTPUT inside INPUT: never re-read results
+        if companions is not None and _is_companion(path, source.resolve(), companions.resolve()):
+            continue
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             if path.is_file():
                 ignored.append(path)
@@ -65,14 +70,28 @@ def plan_jobs(source: Path, destination: Path, recursive: bool = False, output_f
     return JobPlan(jobs, ignored)
 
 
+def _is_companion(path: Path, source_root: Path, companion_root: Path) -> bool:
+    """A mask, not an input: anything in a masks folder nested inside INPUT (in/masks/), or, in a
+    masks folder that is INPUT's own folder (masks beside their images, as LaMa's evaluation sets
+    keep them), a NAME_mask.* file beside an image NAME.*."""
+    resolved = path.resolve()
+    if companion_root != source_root:
+        return companion_root.is_relative_to(source_root) and resolved.is_relative_to(companion_root)
+    stem = Path(path.name).stem
+    if not stem.endswith("_mask") or not resolved.is_relative_to(companion_root):
+        return False
+    image_stem = stem[: -len("_mask")]
+    return any(sibling.is_file() for sibling in (path.parent / f"{image_stem}{suffix}" for suffix in IMAGE_SUFFIXES))
+
+
 def plan_many(sources: list[Path], destination: Path, recursive: bool = False,
-              output_format: str | None = None) -> JobPlan:
+              output_format: str | None = None, companions: Path | None = None) -> JobPlan:
     """Several INPUTs (what a shell glob such as `photos/*.jpg` expands to) into the folder
     OUTPUT, as `cp` does: a file goes to OUTPUT/its name, a folder to OUTPUT/its name/... One
     INPUT is `plan_jobs`. Either way, two inputs that would write one output are refused up front."""
     unique = list(dict.fromkeys(sources))  # an overlapping glob names a file twice
     if len(unique) == 1:
-        return _refuse_collisions(plan_jobs(unique[0], destination, recursive, output_format))
+        return _refuse_collisions(plan_jobs(unique[0], destination, recursive, output_format, companions))
     if _names_a_file(destination):
         raise ValueError(f"{len(unique)} inputs go into a folder, so the output must be one, not {destination}")
     jobs, ignored = [], []
@@ -80,7 +99,7 @@ def plan_many(sources: list[Path], destination: Path, recursive: bool = False,
         if not source.exists():
             raise FileNotFoundError(f"input not found: {source}")
         target = destination if source.is_file() else destination / source.name
-        plan = plan_jobs(source, target, recursive, output_format)
+        plan = plan_jobs(source, target, recursive, output_format, companions)
         jobs += plan.jobs
         ignored += plan.ignored
     return _refuse_collisions(JobPlan(jobs, ignored))

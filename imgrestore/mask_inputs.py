@@ -34,21 +34,22 @@ class MaskSource:
         if given != 1:
             raise ValueError("give exactly one of --masks DIR, --mask FILE, --mask-from-alpha")
 
-    def load(self, name: Path, picture: Picture) -> np.ndarray:
-        """The H×W bool mask (True = fill) of the image at relative path `name`."""
+    def load(self, name: Path, picture: Picture, source: Path | None = None) -> np.ndarray:
+        """The H×W bool mask (True = fill) of the image at relative path `name`, read from
+        `source` (never its own mask, when the masks folder is the images' folder)."""
         if self.from_alpha:
             transparent = picture.transparent
             if transparent is None:
                 raise MaskError("--mask-from-alpha: the image has no alpha channel")
             return transparent
-        path = self.file if self.file is not None else self._find(name)
+        path = self.file if self.file is not None else self._find(name, source)
         mask = read_mask(path)
         if mask.shape != picture.size:
             raise MaskError(f"mask {path} is {mask.shape[1]}×{mask.shape[0]}, "
                             f"the image is {picture.size[1]}×{picture.size[0]}")
         return mask
 
-    def _find(self, name: Path) -> Path:
+    def _find(self, name: Path, source: Path | None = None) -> Path:
         """NAME's mask: the same relative path and stem with any image suffix, or the stem with
         "_mask" appended (how LaMa's and many datasets' evaluation sets name them)."""
         assert self.folder is not None
@@ -56,7 +57,7 @@ class MaskSource:
         for tail in ("", "_mask"):
             for suffix in (name.suffix, *sorted(IMAGE_SUFFIXES)):
                 candidate = stem.parent / f"{stem.name}{tail}{suffix}"
-                if candidate.is_file():
+                if candidate.is_file() and not (source is not None and candidate.resolve() == source.resolve()):
                     return candidate
         raise MaskError(f"no mask for {name} in {self.folder} (looked for {stem.name}.png, "
                         f"{stem.name}_mask.png, .jpg, ...)")

@@ -193,3 +193,34 @@ def test_a_mask_is_found_by_the_whole_stem_or_with_a_mask_suffix(tmp_path: Path)
     source = MaskSource(folder=tmp_path / "masks")
     for name, row in [("scan.v2.jpg", 1), ("scan.jpg", 2), ("IMG_7.jpg", 3), ("sub/deep.name.png", 4)]:
         assert np.flatnonzero(source.load(Path(name), picture).any(axis=1)).tolist() == [row], name
+
+
+def test_masks_kept_beside_their_images_or_inside_the_input_are_never_inputs(invert_model, tmp_path: Path,
+                                                                              astronaut) -> None:
+    """`--masks photos` with photos/a.png and photos/a_mask.png (how LaMa's evaluation sets lay
+    them out): a.png was its own mask and a_mask.png an input without one. A masks folder inside a
+    --recursive INPUT had its masks taken as photos too, and so had a --mask file in INPUT."""
+    crop = astronaut[:60, :80]
+    hole = _square_mask(60, 80) > 0
+    beside = tmp_path / "beside"
+    write_image(beside / "a.png", Picture(color=crop))
+    write_image(beside / "a_mask.png", Picture(color=_square_mask(60, 80)[:, :, None]))
+    write_image(beside / "face_mask.png", Picture(color=crop))  # a photo whose name ends so: no "face" image
+    write_image(beside / "face_mask_mask.png", Picture(color=_square_mask(60, 80)[:, :, None]))
+    code, output = _run(str(beside), str(tmp_path / "out"), "--masks", str(beside), "--model", str(invert_model))
+    assert code == 0, output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "face_mask.png"]
+    result = read_image(tmp_path / "out" / "a.png").color
+    assert np.array_equal(result[hole], 255 - crop[hole]) and np.array_equal(result[~hole], crop[~hole])
+
+    nested = tmp_path / "nested"
+    write_image(nested / "sub" / "b.png", Picture(color=crop))
+    write_image(nested / "masks" / "sub" / "b.png", Picture(color=_square_mask(60, 80)[:, :, None]))
+    code, output = _run(str(nested), str(tmp_path / "out2"), "--masks", str(nested / "masks"), "-r",
+                        "--model", str(invert_model))
+    assert code == 0, output
+    assert [p.relative_to(tmp_path / "out2").as_posix() for p in (tmp_path / "out2").rglob("*.png")] == ["sub/b.png"]
+
+    code, output = _run(str(nested / "sub"), str(tmp_path / "out3"), "--mask", str(nested / "sub" / "b.png"),
+                        "--model", str(invert_model))
+    assert code == 0 and "done 0" in output and not list((tmp_path / "out3").glob("*"))  # the mask is no input
