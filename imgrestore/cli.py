@@ -116,6 +116,7 @@ def _inference_command(spec: TaskSpec) -> click.Command:
         click.Option(["--workers"], type=click.IntRange(1), default=2, show_default=True,
                      help="Threads decoding and encoding images."),
         click.Option(["--report"], type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     callback=_writable_report,
                      help="Write a JSON report: the counts and every input with its output, or why it "
                      "failed, or that it was skipped."),
         click.Option(["-v", "--verbose"], is_flag=True, help="Show onnxruntime's messages and per-model details."),
@@ -202,9 +203,26 @@ def _run_inference(spec: TaskSpec, values: dict[str, Any]) -> None:
     click.echo(summary.line() + ignored, err=True)
     print_failures(summary)
     if values["report"] is not None:
-        write_report(summary, values["report"], ignored=plan.ignored)
+        try:
+            write_report(summary, values["report"], ignored=plan.ignored)
+        except OSError as error:  # the disk filled up during the run, the folder went away
+            raise click.ClickException(f"--report {values['report']}: {error.strerror or error}") from None
     if summary.failed:
         sys.exit(1)
+
+
+def _writable_report(_context: click.Context, _parameter: click.Parameter, value: Path | None) -> Path | None:
+    """The report is written after the batch: a folder it cannot go into is found before the
+    batch runs (it was a traceback at the end of a long run)."""
+    if value is None:
+        return None
+    try:
+        value.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise click.BadParameter(f"cannot create its folder {value.parent}: {error.strerror or error}") from None
+    if not os.access(value.parent, os.W_OK):
+        raise click.BadParameter(f"its folder {value.parent} is not writable")
+    return value
 
 
 def _image_file_name(_context: click.Context, _parameter: click.Parameter, value: Path | None) -> Path | None:

@@ -81,6 +81,18 @@ def test_report_lists_every_file_with_its_fate(tiny_denoiser, photo_folder: Path
     assert [Path(p).name for p in report["ignored"]] == ["notes.txt"]
 
 
+def test_a_report_that_cannot_be_written_is_refused_before_the_batch(tiny_denoiser, photo_folder: Path,
+                                                                     tmp_path: Path) -> None:
+    """--report is written at the end: a path under a file (or an unwritable folder) was a
+    traceback after the whole batch had run."""
+    (tmp_path / "a_file").write_text("not a folder")
+    result = CliRunner().invoke(cli, ["denoise", str(photo_folder), str(tmp_path / "out"), "--model",
+                                      str(tiny_denoiser["onnx"]), "--sigma", "10", "--report",
+                                      str(tmp_path / "a_file" / "run.json")])
+    assert result.exit_code == 2 and "--report" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()  # refused before any image was processed
+
+
 def test_skip_existing_resumes(tiny_denoiser, photo_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     args = ["denoise", str(photo_folder), str(out), "--model", str(tiny_denoiser["onnx"]), "--sigma", "10"]
