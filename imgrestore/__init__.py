@@ -76,6 +76,9 @@ def run(task: str, image: np.ndarray, model: str | None = None, device: str = "a
     loaded = runner.preload()
     if mask is None and loaded is not None and loaded.info.input("mask") is not None:
         raise ValueError(f"this {task} model fills what a mask marks: pass mask= (H×W, nonzero = fill)")
+    if mask is not None and loaded is not None and loaded.info.input("mask") is None:
+        raise ValueError(f"the {task} model {loaded.path.name} takes no mask: leave mask= out, or choose a "
+                         "model that fills (imgrestore tasks lists them)")
     result = runner.run_picture(picture, tile=tile)
     out = result.color if result.alpha is None else np.dstack([result.color, result.alpha])
     if floating:
@@ -99,6 +102,7 @@ def sample_images(task: str = "sample", count: int = 64, seed: int = 0, model: s
     for what, value, least in (("count", count, 1), ("seed", seed, 0), ("batch_size", batch_size, 1)):
         if int(value) != value or value < least:
             raise ValueError(f"{what} must be a whole number of at least {least}, not {value!r}")
+    count, seed, batch_size = int(count), int(seed), int(batch_size)  # 1.0 passes, numpy wants an int
     spec = load_task(name=task)
     if "latent" not in spec.inputs:
         raise ValueError(f"task {task!r} takes images, not latent vectors: use imgrestore.run")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from imgrestore import __version__
+from imgrestore.options import SMALLEST_TRUNCATION, FiniteRange
 from imgrestore.plugins import DuplicateTaskError, Registry, get_registry
 from imgrestore.task import TaskSpec
 
@@ -164,6 +165,9 @@ def _ready_runner(spec: TaskSpec, values: dict[str, Any]) -> TaskRunner:
         raise click.UsageError(str(error)) from None
     if masks is None and model is not None and model.info.input("mask") is not None:
         raise click.UsageError("this model fills what a mask marks: give --masks DIR, --mask FILE or --mask-from-alpha")
+    if masks is not None and model is not None and model.info.input("mask") is None:  # every file would fail
+        raise click.UsageError(f"the model {model.path.name} takes no mask: leave out --masks/--mask/--mask-from-alpha, "
+                               "or choose a model that fills (imgrestore tasks lists them)")
     return runner
 
 
@@ -246,7 +250,7 @@ def _sampling_command(spec: TaskSpec) -> click.Command:
                      help="Images to generate (with --interpolate: latent walks)."),
         click.Option(["--seed"], type=click.IntRange(0), default=0, show_default=True,
                      help="Same seed, same images: sample i depends only on the seed and i."),
-        click.Option(["--truncation"], type=click.FloatRange(0, min_open=True), default=None,
+        click.Option(["--truncation"], type=FiniteRange(SMALLEST_TRUNCATION), default=None,
                      help="Redraw latent components beyond ±T (the truncation trick): cleaner, less varied."),
         click.Option(["--grid"], type=click.Path(dir_okay=False, path_type=Path), default=None,
                      callback=_image_file_name, help="Also write a contact sheet of all images here."),
@@ -384,7 +388,7 @@ def _train_command(spec: TaskSpec) -> click.Command:
         click.Option(["--val"], multiple=True, type=click.Path(exists=True, path_type=Path),
                      help="Validation images: a folder or file; repeat for more [default: hold out "
                           "--val-fraction of --data by file name]."),
-        click.Option(["--val-fraction"], type=click.FloatRange(0, 0.5, min_open=True), default=0.05, show_default=True,
+        click.Option(["--val-fraction"], type=FiniteRange(0, 0.5, min_open=True), default=0.05, show_default=True,
                      help="Share of --data held out for validation (every run validates: to train on all "
                           "of --data, give --val instead)."),
         click.Option(["--out"], type=click.Path(path_type=Path), required=True,
@@ -393,19 +397,19 @@ def _train_command(spec: TaskSpec) -> click.Command:
         click.Option(["--batch-size"], type=click.IntRange(1), default=None,
                      help="Per process (under torchrun the global batch is this × processes) "
                      "[default: the task's, else 16]."),
-        click.Option(["--lr"], type=float, default=None, help="Peak learning rate [default: the task's, else 1e-3]."),
+        click.Option(["--lr"], type=FiniteRange(0, min_open=True), default=None, help="Peak learning rate [default: the task's, else 1e-3]."),
         click.Option(["--schedule"], type=click.Choice(["cosine", "linear"]), default=None,
                      help="cosine: warm-up, cosine decay; linear: warm-up, peak for half the steps, then a "
                      "straight line down [default: the task's, else cosine]."),
         click.Option(["--warmup"], type=click.IntRange(0), default=None,
                      help="Warm-up steps [default: the task's, else 300]."),
-        click.Option(["--clip-grad"], type=click.FloatRange(0), default=None,
+        click.Option(["--clip-grad"], type=FiniteRange(0), default=None,
                      help="Clip each optimizer's gradient norm to this (0 = off) [default: the task's, else 1]."),
         click.Option(["--seed"], type=int, default=0, show_default=True),
         click.Option(["--resume"], is_flag=True, help="Continue the run in --out from its last checkpoint."),
         click.Option(["--init"], type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
                      help="Start from these weights (e.g. weights/denoise/gray.safetensors) to fine-tune."),
-        click.Option(["--ema"], type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
+        click.Option(["--ema"], type=FiniteRange(0, 1, max_open=True), default=0.0, show_default=True,
                      help="Validate, checkpoint and export a moving average of the weights with this decay "
                      "(e.g. 0.999; 0 = off). Cleaner GAN samples."),
         click.Option(["--checkpoint-every"], type=click.IntRange(1), default=500, show_default=True),

@@ -3,9 +3,26 @@ when they register, which happens on every start, `imgrestore --help` included."
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import click
+
+
+SMALLEST_TRUNCATION = 0.05
+"""The least --truncation: components are redrawn until they fall inside ±T, about 1/T draws
+each for a small T, so 1e-6 hung a one-image run; 0.05 (BigGAN's smallest) takes ~25."""
+
+
+class FiniteRange(click.FloatRange):
+    """click.FloatRange that refuses NaN and infinity. Why: NaN compares false with both bounds, so
+    FloatRange lets `--sigma nan` through, and the run wrote black images and exited 0."""
+
+    def convert(self, value: Any, parameter: click.Parameter | None, context: click.Context | None) -> Any:
+        number = super().convert(value, parameter, context)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", parameter, context)
+        return number
 
 
 class Range(click.ParamType):

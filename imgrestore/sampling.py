@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from imgrestore.options import SMALLEST_TRUNCATION
+
 
 def latent_vectors(seed: int, indices: range | list[int], dim: int, truncation: float | None = None) -> np.ndarray:
     """len(indices)×dim standard-normal latents, float32. With `truncation` τ every component
     beyond ±τ is redrawn until it falls inside (the truncated normal of BigGAN's "truncation
     trick"): smaller τ trades variety for typical, cleaner samples."""
-    if truncation is not None and truncation <= 0:
-        raise ValueError(f"truncation must be positive, got {truncation}")
+    if truncation is not None and not truncation >= SMALLEST_TRUNCATION:  # (NaN too)
+        raise ValueError(f"truncation must be at least {SMALLEST_TRUNCATION}, got {truncation}")
     rows = np.empty((len(indices), dim), np.float32)
     for row, index in enumerate(indices):
         rng = np.random.default_rng([seed, index])

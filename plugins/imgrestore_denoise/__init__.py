@@ -8,6 +8,7 @@ from typing import Callable
 import click
 
 from imgrestore import TaskSpec, hookimpl
+from imgrestore.options import FiniteRange
 
 __version__ = "0.1.0"
 
@@ -33,7 +34,7 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
             options=(
                 click.Option(
                     ["--sigma"],
-                    type=click.FloatRange(0, 255),
+                    type=FiniteRange(0, 255),
                     default=None,
                     help="Noise standard deviation on the 0..255 scale (also for 16-bit images). "
                     "Default: estimated per image (Chen et al. 2015 patch-PCA estimator).",

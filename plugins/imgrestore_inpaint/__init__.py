@@ -8,7 +8,7 @@ from typing import Callable
 import click
 
 from imgrestore import TaskSpec, hookimpl
-from imgrestore.options import Range
+from imgrestore.options import FiniteRange, Range
 
 __version__ = "0.1.0"
 
@@ -31,7 +31,7 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
                              help="Training crop side (multiple of 4)."),
                 click.Option(["--area"], default="0.05-0.45", show_default=True, type=Range(0, 1, open_bounds=True),
                              help="Hole area range of the training masks."),
-                click.Option(["--adversarial-weight"], type=float, default=0.01, show_default=True,
+                click.Option(["--adversarial-weight"], type=FiniteRange(0), default=0.01, show_default=True,
                              help="Weight of the PatchGAN loss beside the L1 reconstruction."),
             ),
             export="imgrestore_inpaint.export:export_spec",

@@ -17,6 +17,7 @@ from typing import Callable
 import click
 
 from imgrestore import TaskSpec, hookimpl
+from imgrestore.options import FiniteRange
 
 __version__ = "0.1.0"
 PAINTINGS = {
@@ -40,10 +41,10 @@ def _features_option() -> click.Option:
 
 def _weight_options() -> list[click.Option]:
     return [
-        click.Option(["--content-weight"], type=click.FloatRange(0), default=None, help="[default: 1]"),
-        click.Option(["--style-weight"], type=click.FloatRange(0), default=None,
+        click.Option(["--content-weight"], type=FiniteRange(0), default=None, help="[default: 1]"),
+        click.Option(["--style-weight"], type=FiniteRange(0), default=None,
                      help="Style against content: higher paints more [default: 2]."),
-        click.Option(["--tv-weight"], type=click.FloatRange(0), default=None,
+        click.Option(["--tv-weight"], type=FiniteRange(0), default=None,
                      help="Total-variation smoothing [default: 0]."),
     ]
 
@@ -68,7 +69,7 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
                 click.Option(["--style"], default=STYLES[0], show_default=True,
                              help="A shipped style (" + ", ".join(STYLES) + ") or the name of another "
                              "stylize model in the manifest; --model FILE.onnx runs your own."),
-                click.Option(["--strength"], type=click.FloatRange(0, 1), default=1.0, show_default=True,
+                click.Option(["--strength"], type=FiniteRange(0, 1), default=1.0, show_default=True,
                              help="Blend with the input: 0 = the input unchanged, 1 = fully stylized."),
                 click.Option(["--working-size"], type=click.IntRange(64), default=None,
                              help="Stylize at this long side and enlarge the result back: bigger strokes on "

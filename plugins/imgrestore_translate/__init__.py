@@ -11,6 +11,7 @@ from typing import Callable
 import click
 
 from imgrestore import TaskSpec, hookimpl
+from imgrestore.options import FiniteRange
 
 __version__ = "0.1.0"
 PAIRS = ("photo2outline", "digits2mnist")
@@ -28,6 +29,7 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
             summary="Translate images between two domains with a CycleGAN (photo <-> outline, digits).",
             select_model="imgrestore_translate.inference:select_model",
             model_name="imgrestore_translate.inference:model_name",
+            check_model="imgrestore_translate.inference:check_model",
             prepare="imgrestore_translate.inference:prepare",
             options=(DIRECTION,),
             model_factory="imgrestore_translate.networks:build",
@@ -50,9 +52,9 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
                 click.Option(["--discriminator-features"], type=click.IntRange(1), default=64, show_default=True),
                 click.Option(["--discriminator-layers"], type=click.IntRange(1, 5), default=3, show_default=True,
                              help="Stride-2 layers of the PatchGAN: 3 = 70×70 patches, 2 = 34×34, 1 = 16×16."),
-                click.Option(["--cycle-weight"], type=click.FloatRange(0), default=10.0, show_default=True,
+                click.Option(["--cycle-weight"], type=FiniteRange(0), default=10.0, show_default=True,
                              help="λ of the cycle-consistency L1 loss."),
-                click.Option(["--identity-weight"], type=click.FloatRange(0), default=0.5, show_default=True,
+                click.Option(["--identity-weight"], type=FiniteRange(0), default=0.5, show_default=True,
                              help="Identity loss weight, as a fraction of λ."),
                 click.Option(["--pool"], type=click.IntRange(0), default=50, show_default=True,
                              help="Generated images kept in each discriminator's history pool."),
