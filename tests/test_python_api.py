@@ -3,6 +3,8 @@ clear error for what it cannot take (integer types other than 8/16-bit, channels
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -44,6 +46,52 @@ def test_options_are_checked_as_the_command_line_checks_them(astronaut: np.ndarr
     with pytest.raises(ValueError, match="option 'strength' of task 'stylize'.*range"):
         imgrestore.run("stylize", image, style="udnie", strength=1.5)
     assert imgrestore.run("upscale", image, scale=2).shape == (64, 64, 3)  # an int is taken for the choice "2"
+
+
+@pytest.mark.parametrize("task,option,value", [
+    ("denoise", "sigma", float("nan")), ("stylize", "strength", float("nan")), ("reconstruct", "sigma", float("nan")),
+    ("reconstruct", "sigma", -25.0), ("reconstruct", "sigma", 1e5), ("denoise", "sigma", float("inf")),
+])
+def test_nan_and_out_of_range_numbers_are_refused(astronaut: np.ndarray, task: str, option: str, value: float) -> None:
+    """NaN compares false with both bounds of a click.FloatRange: --sigma nan wrote black images and
+    exited 0; reconstruct's --sigma had no range at all (-25 ran)."""
+    with pytest.raises(ValueError, match=f"option '{option}' of task '{task}'"):
+        imgrestore.run(task, astronaut[:32, :32], **{option: value})
+
+
+@pytest.mark.parametrize("truncation", [float("nan"), 1e-6, 0.0])
+def test_truncation_is_refused_where_it_would_hang_or_mean_nothing(truncation: float) -> None:
+    """Components are redrawn until they fall inside ±T: T = 1e-6 ran for minutes on one image, and
+    NaN was silently no truncation."""
+    with pytest.raises(ValueError, match="truncation must be at least 0.05"):
+        imgrestore.sample_images(count=1, model="dcgan-digits", truncation=truncation)
+
+
+def test_a_whole_float_seed_is_taken_as_its_integer() -> None:
+    assert np.array_equal(imgrestore.sample_images(count=2, seed=1.0, model="dcgan-digits"),
+                          imgrestore.sample_images(count=2, seed=1, model="dcgan-digits"))
+
+
+def test_reconstruct_mode_and_masks_are_checked_against_the_model(astronaut: np.ndarray, tmp_path: Path,
+                                                                  cli_runner) -> None:
+    """--mode fill with the denoise model ran denoising; masks given to a model without a mask
+    input failed every file at run time (exit 1) instead of one usage error."""
+    from imgrestore.cli import cli
+    from imgrestore.images import Picture, write_image
+
+    image = astronaut[:40, :40]
+    with pytest.raises(ValueError, match="--mode fill asked for, but the model is a denoise model"):
+        imgrestore.run("reconstruct", image, mode="fill", model="reconstruct-denoise", mask=np.ones((40, 40), bool))
+    with pytest.raises(ValueError, match="takes no mask"):
+        imgrestore.run("reconstruct", image, model="reconstruct-denoise", mask=np.ones((40, 40), bool))
+    # the fill model by name needs no --mode: the mode follows the model
+    assert imgrestore.run("reconstruct", image, model="reconstruct-fill", mask=np.eye(40, dtype=bool)).shape == image.shape
+    for index in range(2):
+        write_image(tmp_path / "in" / f"{index}.png", Picture(color=image))
+    write_image(tmp_path / "hole.png", Picture(color=np.full((40, 40, 1), 255, np.uint8)))
+    result = cli_runner.invoke(cli, ["reconstruct", str(tmp_path / "in"), str(tmp_path / "out"), "--mask",
+                                     str(tmp_path / "hole.png")])
+    assert result.exit_code == 2 and "takes no mask" in result.output and not (tmp_path / "out").exists()
 
 
 def test_masks_are_checked_against_the_task_and_the_image(astronaut: np.ndarray) -> None:

@@ -213,6 +213,8 @@ def test_translate_command_picks_the_direction_of_a_pair(tmp_path: Path, cli_run
     ("translate-photo2outline", "b2a", "translate-photo2outline-b2a"),
     ("translate-digits2mnist-b2a", "b2a", "translate-digits2mnist-b2a"),
     ("my-own-model", "b2a", "my-own-model"),
+    ("PHOTO2OUTLINE", None, "translate-photo2outline-a2b"),  # any case, as every task's shipped names
+    ("Translate-Photo2Outline-B2A", None, "translate-photo2outline-b2a"),
 ])
 def test_a_model_name_may_carry_its_direction(name: str, direction: str | None, expected: str) -> None:
     from imgrestore_translate.inference import model_name
@@ -227,6 +229,23 @@ def test_a_model_name_that_contradicts_the_direction_is_refused(tmp_path: Path, 
     result = cli_runner.invoke(cli, ["translate", str(tmp_path / "in.png"), str(tmp_path / "out.png"), "--model",
                                      "photo2outline-a2b", "--direction", "b2a"])
     assert result.exit_code == 2 and "--model photo2outline-a2b runs a2b, but --direction b2a was given" in result.output
+
+
+def test_a_model_file_run_against_its_direction_is_refused(tmp_path: Path, cli_runner) -> None:
+    """An a2b ONNX file with --direction b2a ran a2b without a word (and "Photo2Outline-B2A" with
+    --direction a2b ran b2a: only the lowercase spelling was checked)."""
+    from imgrestore.cli import cli
+    from imgrestore.weights import locate
+
+    write_image(tmp_path / "in.png", Picture(color=np.zeros((28, 28, 1), np.uint8)))
+    mine = tmp_path / "mine.onnx"
+    mine.write_bytes(locate("translate-photo2outline-a2b").file.read_bytes())
+    for model, direction, words in ((str(mine), "b2a", "--direction b2a asked for, but the model translates a2b"),
+                                    ("Photo2Outline-B2A", "a2b", "runs b2a, but --direction a2b was given")):
+        result = cli_runner.invoke(cli, ["translate", str(tmp_path / "in.png"), str(tmp_path / "out.png"),
+                                         "--model", model, "--direction", direction])
+        assert result.exit_code == 2 and words in result.output, result.output
+    assert not (tmp_path / "out.png").exists()
 
 
 def test_train_needs_both_domains(cli_runner, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from typing import Callable
 import click
 
 from imgrestore import TaskSpec, hookimpl
-from imgrestore.options import Range
+from imgrestore.options import FiniteRange, Range
 
 __version__ = "0.1.0"
 MODES = ("denoise", "fill")
@@ -27,13 +27,15 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
             name="reconstruct",
             summary="Sparse-coding reconstruction: denoise, or fill scattered missing pixels (--mode fill).",
             select_model="imgrestore_reconstruct.inference:select_model",
+            check_model="imgrestore_reconstruct.inference:check_model",
             prepare="imgrestore_reconstruct.inference:prepare",
             inputs=("image", "mask"),
             options=(
-                click.Option(["--mode"], type=click.Choice(MODES), default="denoise", show_default=True,
+                click.Option(["--mode"], type=click.Choice(MODES), default=None,
                              help="denoise: remove Gaussian noise; fill: reconstruct the pixels a mask marks "
-                             "(white = missing; --masks, --mask or --mask-from-alpha)."),
-                click.Option(["--sigma"], type=float, default=None,
+                             "(white = missing; --masks, --mask or --mask-from-alpha) [default: the --model's "
+                             "mode, else denoise]."),
+                click.Option(["--sigma"], type=FiniteRange(0, 255), default=None,
                              help="Noise level, 0..255 scale (denoise; default: estimated per image)."),
             ),
             model_factory="imgrestore_reconstruct.lista:build",

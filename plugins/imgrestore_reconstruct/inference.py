@@ -17,6 +17,13 @@ def select_model(options: dict[str, Any], picture: Picture | None) -> str:
     return f"reconstruct-{options.get('mode') or 'denoise'}"
 
 
+def check_model(options: dict[str, Any], info: ModelInfo) -> None:
+    """--mode against a --model that codes the other way (fill was silently run as denoise)."""
+    wanted, made = options.get("mode"), info.extra.get("mode")
+    if wanted is not None and made is not None and wanted != made:
+        raise ValueError(f"--mode {wanted} asked for, but the model is a {made} model")
+
+
 def prepare(picture: Picture, options: dict[str, Any], info: ModelInfo) -> dict[str, np.ndarray]:
     """Every channel is coded on its own (the model takes any channel count)."""
     image = image_input(picture, info)

@@ -19,8 +19,8 @@ def model_name(name: str, options: dict[str, Any]) -> str:
     and so are "photo2outline-b2a" and "translate-photo2outline" with `--direction b2a`; a name
     whose direction contradicts --direction is an error. Any other name (a third party's model) is
     taken as it is."""
-    pair, direction = name.removeprefix("translate-"), options.get("direction")
-    if pair in PAIRS:
+    pair, direction = name.lower().removeprefix("translate-"), options.get("direction")  # any case, as
+    if pair in PAIRS:  # every task's shipped names
         return f"translate-{pair}-{direction or 'a2b'}"
     pair, _, named = pair.rpartition("-")
     if pair in PAIRS and named in ("a2b", "b2a"):
@@ -28,6 +28,14 @@ def model_name(name: str, options: dict[str, Any]) -> str:
             raise ValueError(f"--model {name} runs {named}, but --direction {direction} was given")
         return f"translate-{pair}-{named}"
     return name
+
+
+def check_model(options: dict[str, Any], info: ModelInfo) -> None:
+    """A model file of one direction run with --direction of the other (a shipped name is already
+    resolved to its direction by model_name)."""
+    wanted, made = options.get("direction"), info.extra.get("direction")
+    if wanted is not None and made is not None and wanted != made:
+        raise ValueError(f"--direction {wanted} asked for, but the model translates {made}")
 
 
 def select_model(options: dict[str, Any], picture: Picture | None) -> str:
