@@ -103,6 +103,17 @@ def test_losses_are_zero_at_their_targets_and_the_gram_ignores_size(vgg_file: Pa
     assert gram(torch.ones(2, 3, 4, 5)).shape == (2, 3, 3)
 
 
+def test_total_variation_of_a_one_pixel_strip_is_a_number() -> None:
+    """The mean of no differences was NaN, and 0 × NaN made --method optimize's whole loss NaN on a
+    1-pixel-tall image (an IndexError inside L-BFGS's line search)."""
+    from imgrestore_stylize.losses import total_variation
+
+    strip = torch.rand(1, 3, 1, 40)
+    assert torch.isfinite(total_variation(strip)).all()
+    assert float(total_variation(strip)) == pytest.approx(float((strip[..., 1:] - strip[..., :-1]).abs().mean()))
+    assert torch.isfinite(total_variation(torch.rand(1, 3, 40, 1))).all()
+
+
 # ---------------------------------------------------------------- one real training step
 
 

@@ -93,10 +93,13 @@ class PerceptualLoss(nn.Module):
 
 
 def total_variation(image: torch.Tensor) -> torch.Tensor:
-    """Mean absolute difference of neighbouring pixels, per image (0..1 scale)."""
+    """Mean absolute difference of neighbouring pixels, per image (0..1 scale). A side of one
+    pixel has no neighbours along it: that direction counts 0 (the mean of nothing was NaN, and
+    0 × NaN made the whole loss NaN, which broke the optimisation on a 1-pixel strip)."""
     image = image.float()
-    across = (image[:, :, :, 1:] - image[:, :, :, :-1]).abs().mean((1, 2, 3))
-    down = (image[:, :, 1:] - image[:, :, :-1]).abs().mean((1, 2, 3))
+    none = image.new_zeros(image.shape[0])
+    across = (image[:, :, :, 1:] - image[:, :, :, :-1]).abs().mean((1, 2, 3)) if image.shape[3] > 1 else none
+    down = (image[:, :, 1:] - image[:, :, :-1]).abs().mean((1, 2, 3)) if image.shape[2] > 1 else none
     return across + down
 
 
