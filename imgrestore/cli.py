@@ -397,7 +397,8 @@ def _train_command(spec: TaskSpec) -> click.Command:
         click.Option(["--batch-size"], type=click.IntRange(1), default=None,
                      help="Per process (under torchrun the global batch is this × processes) "
                      "[default: the task's, else 16]."),
-        click.Option(["--lr"], type=FiniteRange(0, min_open=True), default=None, help="Peak learning rate [default: the task's, else 1e-3]."),
+        click.Option(["--lr"], type=FiniteRange(0, min_open=True), default=None,
+                     help="Peak learning rate [default: the task's, else 1e-3]."),
         click.Option(["--schedule"], type=click.Choice(["cosine", "linear"]), default=None,
                      help="cosine: warm-up, cosine decay; linear: warm-up, peak for half the steps, then a "
                      "straight line down [default: the task's, else cosine]."),

@@ -31,8 +31,8 @@ def plan_jobs(source: Path, destination: Path, recursive: bool = False, output_f
     A file INPUT goes to OUTPUT itself when OUTPUT has an image suffix, else into the folder OUTPUT.
     A folder INPUT is mirrored into OUTPUT (subfolders too with `recursive`). `output_format`
     (e.g. "png") replaces the suffix of every output; otherwise an output keeps its input's.
-    `companions` is the folder of the inputs' masks: its files are never inputs themselves (see
-    `_is_companion`).
+    `companions` is the folder of the inputs' masks, or the one mask file: masks are never inputs
+    themselves (see `_is_companion`).
     """
     suffix = None if output_format is None else "." + output_format.lower().lstrip(".")
     if source.is_file():
@@ -71,9 +71,9 @@ def plan_jobs(source: Path, destination: Path, recursive: bool = False, output_f
 
 
 def _is_companion(path: Path, source_root: Path, companion_root: Path) -> bool:
-    """A mask, not an input: anything in a masks folder nested inside INPUT (in/masks/), or, in a
-    masks folder that is INPUT's own folder (masks beside their images, as LaMa's evaluation sets
-    keep them), a NAME_mask.* file beside an image NAME.*."""
+    """A mask, not an input: the --mask file, or anything in a masks folder nested inside INPUT
+    (in/masks/), or, in a masks folder that is INPUT's own folder (masks beside their images, as
+    LaMa's evaluation sets keep them), a NAME_mask.* file beside an image NAME.*."""
     resolved = path.resolve()
     if companion_root != source_root:
         return companion_root.is_relative_to(source_root) and resolved.is_relative_to(companion_root)
