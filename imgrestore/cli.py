@@ -16,7 +16,7 @@ import click
 
 from imgrestore import __version__
 from imgrestore.options import SMALLEST_TRUNCATION, FiniteRange
-from imgrestore.plugins import DuplicateTaskError, Registry, get_registry
+from imgrestore.plugins import PluginConflictError, Registry, get_registry
 from imgrestore.task import TaskSpec
 
 if TYPE_CHECKING:
@@ -29,13 +29,14 @@ _warned = False
 def _registry() -> Registry:
     global _warned
     try:
-        registry = get_registry()
-    except DuplicateTaskError as error:
+        registry = get_registry(reserved=frozenset(cli.commands))
+    except PluginConflictError as error:
         raise click.ClickException(str(error)) from None
     if not _warned:
         _warned = True
         for info in registry.failures:
-            click.echo(f"imgrestore: plugin {info.name!r} ({info.module}) failed to load: {info.error}", err=True)
+            click.echo(f"imgrestore: plugin {info.name!r} ({info.module}) failed to load: {info.error} "
+                       "(imgrestore plugins -v shows where)", err=True)
         for name in registry.unknown_disabled:
             click.echo(f"imgrestore: IMGRESTORE_DISABLE_PLUGINS names {name!r}, which no installed plugin is called "
                        f"(installed: {', '.join(registry.plugins) or 'none'})", err=True)
@@ -497,7 +498,8 @@ def tasks() -> None:
 
 
 @cli.command()
-def plugins() -> None:
+@click.option("--verbose", "-v", is_flag=True, help="Show the traceback of each plugin that failed.")
+def plugins(verbose: bool) -> None:
     """List the plugins, their versions and tasks, and any that failed or are disabled."""
     registry = _registry()
     for info in registry.plugins.values():
@@ -508,6 +510,8 @@ def plugins() -> None:
         else:
             state = "tasks: " + (", ".join(info.tasks) or "none")
         click.echo(f"{info.name:<16} {info.version:<10} {info.module:<28} {state}")
+        if verbose and info.detail:
+            click.echo("    " + info.detail.rstrip().replace("\n", "\n    "))
     for name in registry.unknown_disabled:
         click.echo(f"{name:<16} {'-':<10} {'-':<28} no such plugin (named in IMGRESTORE_DISABLE_PLUGINS)")
 
@@ -545,8 +549,9 @@ def main() -> None:
     if not registry_commands_added:
         main._done = True  # type: ignore[attr-defined]
         try:
-            _registry().manager.hook.imgrestore_register_commands(cli=cli)
-        except click.ClickException as error:
-            error.show()
+            registry = get_registry(reserved=frozenset(cli.commands))
+        except PluginConflictError as error:
+            click.ClickException(str(error)).show()
             sys.exit(2)
+        registry.register_commands(cli)
     cli(prog_name="imgrestore")

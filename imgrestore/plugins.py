@@ -12,6 +12,7 @@ import os
 import traceback
 from dataclasses import dataclass, field, replace
 from importlib import metadata
+from typing import Any
 
 import pluggy
 
@@ -22,7 +23,11 @@ ENTRY_POINT_GROUP = "imgrestore"
 DISABLE_VARIABLE = "IMGRESTORE_DISABLE_PLUGINS"
 
 
-class DuplicateTaskError(RuntimeError):
+class PluginConflictError(RuntimeError):
+    """Two plugins claim one name: installing both is ambiguous, so nothing runs until one goes."""
+
+
+class DuplicateTaskError(PluginConflictError):
     """Two plugins registered the same task name."""
 
 
@@ -52,6 +57,22 @@ class Registry:
             known = ", ".join(sorted(self.tasks)) or "none"
             raise KeyError(f"no task named {name!r} (known tasks: {known})") from None
 
+    def register_commands(self, cli: Any) -> None:
+        """Let each plugin add its click commands. One that raises is recorded as failed (and
+        reported like a plugin that failed to import) instead of taking every command down."""
+        for name, module in self.manager.list_name_plugin():
+            if module is None:  # blocked
+                continue
+            hook = self.manager.subset_hook_caller("imgrestore_register_commands", remove_plugins=[
+                other for other in self.manager.get_plugins() if other is not module
+            ])
+            try:
+                hook(cli=cli)
+            except Exception as error:
+                info = self.plugins[name]
+                info.error = f"{type(error).__name__} while adding commands: {error}"
+                info.detail = traceback.format_exc()
+
     @property
     def failures(self) -> list[PluginInfo]:
         return [info for info in self.plugins.values() if info.error]
@@ -70,14 +91,43 @@ def _version(entry_point: metadata.EntryPoint) -> str:
     return distribution.version if distribution is not None else "unknown"
 
 
-def build_registry(entry_points: list[metadata.EntryPoint] | None = None) -> Registry:
-    """Load every plugin and collect its tasks. Raises DuplicateTaskError naming both plugins."""
+def _one_per_name(entry_points: list[metadata.EntryPoint]) -> list[metadata.EntryPoint]:
+    """The entry points with one per name. The same plugin seen twice (two sys.path entries of one
+    distribution) counts once; two different plugins under one name are a conflict: otherwise
+    the second would silently replace the first."""
+    by_name: dict[str, metadata.EntryPoint] = {}
+    for entry_point in entry_points:
+        seen = by_name.setdefault(entry_point.name, entry_point)
+        if seen is not entry_point and (seen.value, _distribution(seen)) != (entry_point.value, _distribution(entry_point)):
+            raise PluginConflictError(
+                f"two plugins are both named {entry_point.name!r}: {entry_point.value} "
+                f"({_distribution(entry_point)}) and {seen.value} ({_distribution(seen)}); uninstall one"
+            )
+    return list(by_name.values())
+
+
+def _distribution(entry_point: metadata.EntryPoint) -> str:
+    distribution = getattr(entry_point, "dist", None)
+    return f"distribution {distribution.name}" if distribution is not None else "no distribution"
+
+
+def _unknown_hooks(manager: pluggy.PluginManager, module: object) -> list[str]:
+    """Hook implementations with no specification: a misspelled hook would otherwise be ignored."""
+    return sorted(caller.name for caller in manager.get_hookcallers(module) or [] if not caller.has_spec())
+
+
+def build_registry(entry_points: list[metadata.EntryPoint] | None = None,
+                   reserved: frozenset[str] = frozenset()) -> Registry:
+    """Load every plugin and collect its tasks. Raises PluginConflictError (DuplicateTaskError for
+    a task name) naming both plugins. A plugin that fails to import or to register is recorded
+    with its error and contributes nothing; the others still load. `reserved` names (the core
+    commands) cannot be task names: such a task could never be run from the command line."""
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     blocked = _disabled()
     plugins: dict[str, PluginInfo] = {}
     tasks: dict[str, TaskSpec] = {}
-    for entry_point in entry_points if entry_points is not None else _entry_points():
+    for entry_point in _one_per_name(entry_points if entry_points is not None else _entry_points()):
         info = PluginInfo(name=entry_point.name, module=entry_point.value, version=_version(entry_point))
         plugins[entry_point.name] = info
         if entry_point.name in blocked:
@@ -87,40 +137,58 @@ def build_registry(entry_points: list[metadata.EntryPoint] | None = None) -> Reg
         try:
             module = entry_point.load()
             manager.register(module, name=entry_point.name)
-        except Exception as error:  # a broken plugin must not take the others down
+        except (Exception, SystemExit) as error:  # a broken plugin must not take the others down
             info.error = f"{type(error).__name__}: {error}"
             info.detail = traceback.format_exc()
             continue
-
-        def register(spec: TaskSpec, _plugin: str = entry_point.name) -> None:
+        try:
+            own = _register_tasks(manager, module, reserved)
+        except Exception as error:
+            manager.unregister(module)
+            info.error = f"{type(error).__name__} while registering tasks: {error}"
+            info.detail = traceback.format_exc()
+            continue
+        for spec in own:
             if spec.name in tasks:
                 raise DuplicateTaskError(
                     f"task {spec.name!r} is registered by both plugin {tasks[spec.name].plugin!r} "
-                    f"and plugin {_plugin!r}; disable one with {DISABLE_VARIABLE}"
+                    f"and plugin {entry_point.name!r}; disable one with {DISABLE_VARIABLE}"
                 )
-            tasks[spec.name] = replace(spec, plugin=_plugin)
-            plugins[_plugin].tasks.append(spec.name)
-
-        hook = manager.subset_hook_caller("imgrestore_register_tasks", remove_plugins=[
-            other for other in manager.get_plugins() if other is not module
-        ])
-        try:
-            hook(register=register)
-        except DuplicateTaskError:
-            raise
-        except Exception as error:
-            info.error = f"{type(error).__name__} while registering tasks: {error}"
+            tasks[spec.name] = replace(spec, plugin=entry_point.name)
+            info.tasks.append(spec.name)
     return Registry(manager=manager, plugins=plugins, tasks=tasks, unknown_disabled=sorted(blocked - set(plugins)))
+
+
+def _register_tasks(manager: pluggy.PluginManager, module: object, reserved: frozenset[str]) -> list[TaskSpec]:
+    """The tasks one plugin registers, all or none: a failure halfway leaves no half-registered plugin."""
+    unknown = _unknown_hooks(manager, module)
+    if unknown:
+        known = ", ".join(sorted(name for name in dir(hookspecs) if name.startswith(hookspecs.PROJECT + "_")))
+        raise ValueError(f"unknown hook {', '.join(unknown)} (the hooks are: {known})")
+    own: list[TaskSpec] = []
+
+    def register(spec: TaskSpec) -> None:
+        if any(spec.name == earlier.name for earlier in own):
+            raise ValueError(f"task {spec.name!r} registered twice")
+        if spec.name in reserved:
+            raise ValueError(f"task {spec.name!r} has the name of a core command, so it could never run")
+        own.append(spec)
+
+    hook = manager.subset_hook_caller("imgrestore_register_tasks", remove_plugins=[
+        other for other in manager.get_plugins() if other is not module
+    ])
+    hook(register=register)
+    return own
 
 
 _registry: Registry | None = None
 
 
-def get_registry() -> Registry:
-    """The process-wide registry, built on first use."""
+def get_registry(reserved: frozenset[str] = frozenset()) -> Registry:
+    """The process-wide registry, built on first use (`reserved`: see build_registry)."""
     global _registry
     if _registry is None:
-        _registry = build_registry()
+        _registry = build_registry(reserved=reserved)
     return _registry
 
 

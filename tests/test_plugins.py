@@ -137,3 +137,63 @@ def test_the_example_plugins_top_module_imports_nothing_heavy() -> None:
               "print(sorted(m for m in ('numpy', 'onnx', 'onnxruntime', 'torch') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def test_a_plugin_failing_halfway_through_registering_contributes_nothing(with_plugins, cli_runner) -> None:
+    """Its first task would otherwise run, and its commands be added, while it is reported FAILED."""
+    with_plugins(_entry_point("halfway", "halfway_plugin"))
+    registry = plugins.get_registry()
+    assert "halfway" not in registry.tasks and "denoise" in registry.tasks
+    assert "the second task's model is missing" in registry.plugins["halfway"].error
+    import click
+
+    group = click.Group()
+    registry.register_commands(group)
+    assert "halfway-tool" not in group.commands
+
+
+def test_a_plugin_whose_commands_hook_raises_is_reported_and_the_rest_work(with_plugins, cli_runner) -> None:
+    with_plugins(_entry_point("failing-command", "failing_command_plugin"), _entry_point("command", "command_plugin"))
+    import click
+
+    registry = plugins.get_registry()
+    group = click.Group()
+    registry.register_commands(group)
+    assert "hello" in group.commands
+    assert "cannot add my command" in registry.plugins["failing-command"].error
+    result = cli_runner.invoke(cli, ["plugins"])
+    assert result.exit_code == 0 and "FAILED" in result.output and "denoise" in result.output
+
+
+def test_a_task_named_like_a_core_command_fails_its_plugin(with_plugins, cli_runner) -> None:
+    """`imgrestore masks` is the core command; a task of that name could never run."""
+    with_plugins(_entry_point("core-name", "core_name_plugin"))
+    result = cli_runner.invoke(cli, ["plugins"])
+    assert "core-name" in result.output and "name of a core command" in result.output
+    assert "masks" not in plugins.get_registry().tasks
+
+
+def test_a_misspelled_hook_and_an_exit_at_import_are_plugin_failures(with_plugins, cli_runner) -> None:
+    with_plugins(_entry_point("misspelled", "misspelled_plugin"), _entry_point("exiting", "exiting_plugin"))
+    result = cli_runner.invoke(cli, ["plugins", "-v"])
+    assert result.exit_code == 0, result.output
+    registry = plugins.get_registry()
+    assert "unknown hook imgrestore_register_task " in registry.plugins["misspelled"].error
+    assert "imgrestore_register_tasks" in registry.plugins["misspelled"].error
+    assert registry.plugins["exiting"].error == "SystemExit: this plugin needs a GPU"
+    assert "Traceback" in result.output and "exiting_plugin.py" in result.output  # -v shows where
+    assert "denoise" in registry.tasks
+
+
+def test_two_plugins_under_one_name_are_an_error_naming_both(with_plugins, cli_runner) -> None:
+    """Otherwise the second silently replaced the first (the built-in denoise went missing)."""
+    with_plugins(_entry_point("denoise", "clashing_plugin"))
+    result = cli_runner.invoke(cli, ["tasks"])
+    assert result.exit_code != 0
+    assert "two plugins are both named 'denoise'" in result.output
+    assert "clashing_plugin" in result.output and "imgrestore_denoise" in result.output
+
+
+def test_one_plugin_seen_twice_on_the_path_loads_once(with_plugins) -> None:
+    with_plugins(_entry_point("command", "command_plugin"), _entry_point("command", "command_plugin"))
+    assert plugins.get_registry().plugins["command"].error is None
