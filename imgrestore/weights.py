@@ -1,8 +1,9 @@
 """Shipped default models: weights/manifest.json names them, we locate and verify them offline.
 
-Where weights live, first match wins:
-  1. $IMGRESTORE_WEIGHTS (a folder holding manifest.json),
-  2. the `weights/` folder beside the `imgrestore` package (a source checkout or editable install),
+Where weights live:
+  1. $IMGRESTORE_WEIGHTS (a folder holding manifest.json); when it is set, only there: a user who
+     points it at their own weights must never silently get the shipped ones,
+  2. else the `weights/` folder beside the `imgrestore` package (a source checkout or editable install),
   3. <sys.prefix>/share/imgrestore/weights (where a wheel would put them).
 Nothing is ever downloaded.
 """
@@ -33,11 +34,41 @@ class ModelEntry:
     sha256: str
     record: dict[str, Any]
 
+    def companion(self, key: str, verify: bool = True) -> Path:
+        """A file the manifest lists beside the model (`checkpoint`, `statistics`), checked
+        against its `<key>_sha256` like the model itself."""
+        if key not in self.record:
+            raise WeightsError(f"model {self.name!r} has no {key!r} in the manifest")
+        path = _root_of(self) / self.record[key]
+        _check(path, self.record.get(f"{key}_sha256"), f"model {self.name!r}: {key}", verify)
+        return path
+
+
+def _root_of(entry: ModelEntry) -> Path:
+    """The weights folder an entry came from (every path in the manifest is relative to it)."""
+    return Path(str(entry.file)[: -len(entry.record["file"])])
+
+
+def _check(path: Path, expected: str | None, what: str, verify: bool) -> None:
+    if not path.is_file():
+        raise WeightsError(f"{what}: file {path} is missing")
+    if verify:
+        if not expected:
+            raise WeightsError(f"{what}: the manifest records no sha256 for {path}")
+        stat = path.stat()
+        if not _verified(path, stat.st_size, stat.st_mtime, expected):
+            raise WeightsError(f"{what}: {path} does not match the manifest's sha256 (corrupt or replaced)")
+
 
 def weights_dir() -> Path:
+    chosen = os.environ.get("IMGRESTORE_WEIGHTS")
+    if chosen:
+        folder = Path(chosen).expanduser()
+        if not (folder / MANIFEST).is_file():
+            raise WeightsError(f"IMGRESTORE_WEIGHTS is {chosen}, which holds no {MANIFEST}: point it at a weights "
+                               "folder (like the repository's weights/), or unset it to use the shipped weights")
+        return folder
     candidates = []
-    if os.environ.get("IMGRESTORE_WEIGHTS"):
-        candidates.append(Path(os.environ["IMGRESTORE_WEIGHTS"]))
     candidates.append(Path(__file__).resolve().parent.parent / "weights")
     candidates.append(Path(sys.prefix) / "share" / "imgrestore" / "weights")
     for candidate in candidates:
@@ -49,8 +80,15 @@ def weights_dir() -> Path:
 
 
 def read_manifest(directory: Path | None = None) -> dict[str, Any]:
-    directory = directory or weights_dir()
-    return json.loads((directory / MANIFEST).read_text())
+    path = (directory or weights_dir()) / MANIFEST
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise WeightsError(f"cannot read the weights manifest {path}: {error}") from None
+    if not isinstance(manifest, dict) or not all(isinstance(manifest.get(section, {}), dict)
+                                                 for section in ("models", "evaluators")):
+        raise WeightsError(f"{path} is not a weights manifest (expected an object with \"models\")")
+    return manifest
 
 
 def sha256_of(path: Path) -> str:
@@ -76,21 +114,19 @@ def locate(name: str, verify: bool = True, section: str = "models", task: str | 
     names only."""
     directory = weights_dir()
     models = read_manifest(directory).get(section, {})
-    if name not in models:
+    found = name if name in models else None
+    if found is None:
         folded = {known.lower(): known for known in models}
         wanted = [name.lower()] + ([f"{task}-{name}".lower()] if task else [])
         found = next((folded[candidate] for candidate in wanted if candidate in folded), None)
-        if found is None or (task is not None and models[found].get("task") != task):
-            choices = sorted(n for n, record in models.items() if task is None or record.get("task") == task)
-            which = f"{task} models" if task else "available"
-            raise WeightsError(f"no shipped {section[:-1]} named {name!r} ({which}: {', '.join(choices) or 'none'})")
-        name = found
-    record = models[name]
+    if found is None or (task is not None and models[found].get("task") != task):
+        choices = sorted(n for n, record in models.items() if task is None or record.get("task") == task)
+        which = f"{task} models" if task else "available"
+        raise WeightsError(f"no shipped {section[:-1]} named {name!r} ({which}: {', '.join(choices) or 'none'})")
+    record = models[found]
+    missing = [key for key in ("task", "file", "sha256") if not isinstance(record.get(key), str)]
+    if missing:
+        raise WeightsError(f"{directory / MANIFEST}: {section[:-1]} {found!r} lacks {', '.join(map(repr, missing))}")
     path = directory / record["file"]
-    if not path.is_file():
-        raise WeightsError(f"model {name!r}: file {path} is missing")
-    if verify:
-        stat = path.stat()
-        if not _verified(path, stat.st_size, stat.st_mtime, record["sha256"]):
-            raise WeightsError(f"model {name!r}: {path} does not match the manifest's sha256 (corrupt or replaced)")
-    return ModelEntry(name=name, task=record["task"], file=path, sha256=record["sha256"], record=record)
+    _check(path, record["sha256"], f"model {found!r}", verify)
+    return ModelEntry(name=found, task=record["task"], file=path, sha256=record["sha256"], record=record)

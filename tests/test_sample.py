@@ -17,7 +17,7 @@ import imgrestore
 from imgrestore.cli import cli
 from imgrestore.images import read_image
 from imgrestore.sampling import contact_sheet, latent_vectors, slerp
-from imgrestore.weights import read_manifest, weights_dir
+from imgrestore.weights import locate, read_manifest, weights_dir
 from imgrestore_sample import MODELS
 from imgrestore_sample.evaluator import FeatureStatistics, frechet_distance
 
@@ -129,7 +129,10 @@ def test_skip_existing_resumes(tmp_path: Path) -> None:
 
 
 def test_a_model_of_another_task_is_refused(tmp_path: Path) -> None:
+    """By name, before any session loads, with this task's names; by file, from its metadata."""
     result = CliRunner().invoke(cli, ["sample", str(tmp_path / "x"), "--model", "denoise-gray"])
+    assert result.exit_code == 2 and "no shipped model named 'denoise-gray' (sample models: dcgan-digits" in result.output
+    result = CliRunner().invoke(cli, ["sample", str(tmp_path / "x"), "--model", str(locate("denoise-gray").file)])
     assert result.exit_code == 2 and "is a model of task 'denoise', not 'sample'" in result.output
 
 

@@ -54,7 +54,7 @@ def test_evaluator_entry(name: str) -> None:
     and verified like models, with their statistics file."""
     record = EVALUATORS[name]
     entry = locate(name, section="evaluators")  # verifies the sha256
-    assert sha256_of(entry.file.parent / record["statistics"]) == record["statistics_sha256"]
+    assert sha256_of(entry.companion("statistics")) == record["statistics_sha256"]
     assert record["training_command"].startswith("imgrestore train ") and record["data"]
     assert entry.file.stat().st_size < 8 * 1024 * 1024
 
@@ -83,3 +83,52 @@ def test_a_shipped_model_is_found_by_its_short_name_within_its_task() -> None:
         locate("gray", task="upscale")
     with pytest.raises(WeightsError, match="no shipped model named 'x4' "):
         locate("x4")  # without a task, a short name is ambiguous
+
+
+def test_a_weights_folder_given_by_the_user_is_the_only_place_looked(tmp_path, monkeypatch) -> None:
+    """IMGRESTORE_WEIGHTS pointing at a missing folder, or at `~/w` (not expanded by the shell when
+    quoted), fell back to the shipped weights: the user ran models they had not chosen."""
+    monkeypatch.setenv("IMGRESTORE_WEIGHTS", str(tmp_path / "no-such-folder"))
+    with pytest.raises(WeightsError, match="no-such-folder.*manifest.json"):
+        locate("upscale-x2")
+    (tmp_path / "home" / "w").mkdir(parents=True)
+    (tmp_path / "home" / "w" / "manifest.json").write_text('{"models": {}}')
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("IMGRESTORE_WEIGHTS", "~/w")
+    assert weights_dir() == tmp_path / "home" / "w"
+    with pytest.raises(WeightsError, match="no shipped model named 'upscale-x2'"):
+        locate("upscale-x2")
+
+
+def test_a_broken_manifest_is_named(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("IMGRESTORE_WEIGHTS", str(tmp_path))
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text('{"models": {\n')
+    with pytest.raises(WeightsError, match=f"cannot read the weights manifest {manifest}"):
+        locate("upscale-x2")
+    manifest.write_text('{"models": {"upscale-x2": {"task": "upscale", "file": "upscale/x2.onnx"}}}')
+    with pytest.raises(WeightsError, match="'upscale-x2' lacks 'sha256'"):
+        locate("upscale-x2")
+
+
+def test_a_model_of_another_task_is_not_found_by_its_exact_name() -> None:
+    with pytest.raises(WeightsError, match="no shipped model named 'denoise-color' \\(upscale models: "):
+        locate("denoise-color", task="upscale")
+
+
+def test_files_beside_a_model_are_verified_too(tmp_path, monkeypatch) -> None:
+    """The reconstruct dictionary is read from its checkpoint, the sampling scores from the
+    evaluator's statistics: both are checked against the manifest like the models."""
+    import shutil
+
+    shutil.copytree(weights_dir(), tmp_path / "weights")
+    monkeypatch.setenv("IMGRESTORE_WEIGHTS", str(tmp_path / "weights"))
+    entry = locate("reconstruct-denoise")
+    assert entry.companion("checkpoint") == tmp_path / "weights" / entry.record["checkpoint"]
+    with entry.companion("checkpoint").open("r+b") as stream:
+        stream.seek(200)
+        stream.write(b"\0\1\2\3")
+    with pytest.raises(WeightsError, match="checkpoint.*sha256"):
+        entry.companion("checkpoint")
+    with pytest.raises(WeightsError, match="no 'statistics'"):
+        entry.companion("statistics")

@@ -62,7 +62,7 @@ def main() -> None:
         "task": "sample",
         "file": f"sample/{stem}.safetensors",
         "sha256": sha256_of(folder / f"{stem}.safetensors"),
-        "statistics": f"{stem}.stats.npz",
+        "statistics": f"sample/{stem}.stats.npz",
         "statistics_sha256": sha256_of(folder / f"{stem}.stats.npz"),
         "parameters": sum(p.numel() for p in evaluator.model.parameters()),
         "model_config": metadata["model_config"],

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from imgrestore.training.checkpoint import load_weights
-from imgrestore.weights import locate, weights_dir
+from imgrestore.weights import locate
 
 SHIPPED_MODEL = "reconstruct-denoise"
 
@@ -30,5 +30,4 @@ def read_dictionary(path: str | Path) -> torch.Tensor:
 
 def shipped_dictionary() -> torch.Tensor:
     """The dictionary in the checkpoint of the shipped default model (verified by its sha256)."""
-    entry = locate(SHIPPED_MODEL)
-    return read_dictionary(weights_dir() / entry.record["checkpoint"])
+    return read_dictionary(locate(SHIPPED_MODEL).companion("checkpoint"))

@@ -128,7 +128,7 @@ def shipped_statistics(dataset: str) -> dict[str, FeatureStatistics]:
     from imgrestore.weights import locate
 
     entry = locate(evaluator_name(dataset), section="evaluators")
-    path = entry.file.parent / entry.record["statistics"]
+    path = entry.companion("statistics")
     with np.load(path) as archive:
         return {split: FeatureStatistics(archive[f"{split}_mean"], archive[f"{split}_covariance"],
                                          int(archive[f"{split}_count"])) for split in ("train", "test")}
