@@ -18,6 +18,7 @@ from imgrestore.tiling import Tile, plan_tiles, upscale_weight
 
 METADATA_KEY = "imgrestore"
 SPATIAL_KINDS = frozenset({"image", "mask"})
+INPUT_KINDS = SPATIAL_KINDS | {"scalar", "latent"}
 log = logging.getLogger("imgrestore")
 
 # `auto` tries CUDA, then CPU. TensorRT is opt-in (`--device tensorrt`): it builds an engine for
@@ -87,6 +88,26 @@ class ModelInfo:
         except (KeyError, TypeError, ValueError) as error:
             raise ModelMetadataError(f"malformed imgrestore metadata: {error}") from None
 
+    def check_against(self, session: Any, path: Path) -> None:
+        """Metadata that contradicts the graph (a hand-edited or foreign file) would fail every
+        image with a cryptic error deep in a run (division by zero, an unknown output): refuse
+        it once, when the model loads."""
+        problems = []
+        graph_inputs = {i.name for i in session.get_inputs()}
+        declared = {i.name for i in self.inputs}
+        if declared != graph_inputs:
+            problems.append(f"inputs {sorted(declared)} are not the graph's {sorted(graph_inputs)}")
+        if self.output not in {o.name for o in session.get_outputs()}:
+            problems.append(f"output {self.output!r} is not one of the graph's")
+        unknown = sorted({i.kind for i in self.inputs} - INPUT_KINDS)
+        if unknown:
+            problems.append(f"input kinds {unknown} (known: {', '.join(sorted(INPUT_KINDS))})")
+        if self.scale < 1 or self.size_multiple < 1 or self.channels < 0 or self.receptive_radius < 0:
+            problems.append(f"scale {self.scale}, size_multiple {self.size_multiple}, channels {self.channels}, "
+                            f"receptive_radius {self.receptive_radius} (scale and size_multiple must be at least 1)")
+        if problems:
+            raise ModelMetadataError(f"{path}: its imgrestore metadata does not fit the model: " + "; ".join(problems))
+
     def input(self, kind: str) -> InputInfo | None:
         return next((i for i in self.inputs if i.kind == kind), None)
 
@@ -104,7 +125,7 @@ def _quiet_onnxruntime(verbose: bool, device: str) -> Any:
 
     import onnxruntime
 
-    onnxruntime.set_default_logger_severity(1 if verbose else 4)
+    onnxruntime.set_default_logger_severity(2 if verbose else 4)
     if device != "cpu" and not _preloaded and os.path.exists("/dev/nvidiactl"):
         _preloaded = True
         try:
@@ -112,6 +133,40 @@ def _quiet_onnxruntime(verbose: bool, device: str) -> Any:
         except Exception as error:  # older onnxruntime, or libraries elsewhere: the provider may still load
             log.debug("onnxruntime.preload_dlls failed: %s", error)
     return onnxruntime
+
+
+def _start_session(onnxruntime: Any, path: Path, options: Any, device: str) -> Any:
+    """A session on the providers `device` asks for. onnxruntime's own fallback is off: it prints
+    a banner on stdout, and it would run `--device tensorrt` on CUDA, or switch a running session
+    to the CPU while we report the GPU. `auto` falls back to the CPU here, quietly; an explicit
+    device that cannot start is an error, unless the model cannot start anywhere (then that is
+    what is reported)."""
+    available = set(onnxruntime.get_available_providers())
+    wanted = [p for p in PROVIDERS[device] if p in available]
+    if device in ("cuda", "tensorrt") and PROVIDERS[device][0] not in available:
+        raise RuntimeError(f"--device {device}: this onnxruntime has no {PROVIDERS[device][0]} "
+                           "(install onnxruntime-gpu)")
+
+    def start(providers: list[str]) -> Any:
+        return onnxruntime.InferenceSession(str(path), sess_options=options, providers=providers, enable_fallback=0)
+
+    try:
+        session = start(wanted)
+    except Exception as error:
+        if wanted == ["CPUExecutionProvider"]:
+            raise
+        session = start(["CPUExecutionProvider"])  # raises what is wrong with the model itself, if anything
+        if device != "auto":
+            raise RuntimeError(f"--device {device}: onnxruntime could not start {PROVIDERS[device][0]}: "
+                               f"{str(error).strip().splitlines()[-1][:300]}") from None
+        log.debug("falling back to the CPU: %s", error)
+        return session
+    if device != "auto" and session.get_providers()[0] != PROVIDERS[device][0]:
+        raise RuntimeError(
+            f"--device {device}: onnxruntime could not load the {PROVIDERS[device][0]} "
+            "(is onnxruntime-gpu installed, with CUDA and cuDNN libraries on the library path?)"
+        )
+    return session
 
 
 class OnnxModel:
@@ -122,24 +177,18 @@ class OnnxModel:
         self.path = Path(path)
         if device not in PROVIDERS:
             raise ValueError(f"unknown device {device!r} (choose from {', '.join(PROVIDERS)})")
-        available = set(onnxruntime.get_available_providers())
-        wanted = [p for p in PROVIDERS[device] if p in available]
         options = onnxruntime.SessionOptions()
-        options.log_severity_level = 1 if verbose else 4
+        options.log_severity_level = 2 if verbose else 4
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
             options.intra_op_num_threads = threads
-        self.session = onnxruntime.InferenceSession(str(self.path), sess_options=options, providers=wanted)
+        self.session = _start_session(onnxruntime, self.path, options, device)
         self.provider = self.session.get_providers()[0]
-        if device in ("cuda", "tensorrt") and self.provider == "CPUExecutionProvider":
-            raise RuntimeError(
-                f"--device {device}: onnxruntime could not load the {PROVIDERS[device][0]} "
-                "(is onnxruntime-gpu installed, with CUDA and cuDNN libraries on the library path?)"
-            )
         meta = self.session.get_modelmeta().custom_metadata_map
         if METADATA_KEY not in meta:
             raise ModelMetadataError(f"{self.path} has no imgrestore metadata: export it with `imgrestore export`")
         self.info = ModelInfo.from_json(meta[METADATA_KEY])
+        self.info.check_against(self.session, self.path)
 
     @property
     def device_label(self) -> str:

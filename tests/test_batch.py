@@ -6,6 +6,7 @@ import io
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
+from imgrestore.atomic_files import remove_abandoned_temporaries, temporary_path, write_atomic
 from imgrestore.cli import cli
 from imgrestore.images import Picture, read_image, write_image
 from imgrestore.runtime import OnnxModel
@@ -107,21 +109,45 @@ def test_skip_existing_resumes(tiny_denoiser, photo_folder: Path, tmp_path: Path
 @pytest.mark.skipif(sys.platform == "win32", reason="abandoned temporaries are only recognised on POSIX")
 def test_a_killed_runs_temporaries_are_removed_by_the_next_run(tiny_denoiser, photo_folder: Path,
                                                                tmp_path: Path) -> None:
-    """kill -9 (or running out of memory) mid-write leaves .a.png.PID-...part beside the outputs;
-    the next run over them deletes those of dead processes, and nothing else."""
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    """kill -9 (or running out of memory) mid-write leaves .a.png.MACHINE-PID-...part beside the
+    outputs; the next run over them deletes those of dead processes, and nothing else: not a live
+    run's, not one of another container or host writing the same folder (its PIDs mean nothing
+    here) unless it is a day old, and a PID too large for any process is no traceback."""
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True).stdout)
     out = tmp_path / "out"
     out.mkdir()
-    abandoned = out / f".a.png.{int(dead.stdout)}-140-0123abcd.part"
-    running = out / f".b.png.{os.getpid()}-140-0123abcd.part"  # a run writing here now
-    unrelated = [out / f".notes.png.{int(dead.stdout)}-140-0123abcd.part", out / ".a.png.part", out / "a.png.bak"]
-    for path in [abandoned, running, *unrelated]:
+    abandoned = temporary_path(out / "a.png", pid=dead)
+    running = temporary_path(out / "b.png")  # a run writing here now
+    elsewhere = temporary_path(out / "c.jpg", pid=dead, machine="abc123")  # same PID, another machine
+    old_elsewhere = temporary_path(out / "gray.png", pid=dead, machine="abc123")
+    unrelated = [temporary_path(out / "notes.png", pid=dead), out / ".a.png.part", out / "a.png.bak",
+                 out / f".a.png.{dead}-140-0123abcd.part", out / ".a.png.abc123-99999999999999999999-0123abcd.part"]
+    for path in [abandoned, running, elsewhere, old_elsewhere, *unrelated]:
         path.write_bytes(b"half a png")
+    day_ago = time.time() - 25 * 3600
+    os.utime(old_elsewhere, (day_ago, day_ago))
     result = CliRunner().invoke(cli, ["denoise", str(photo_folder), str(out), "--model", str(tiny_denoiser["onnx"]),
                                       "--sigma", "10"])
-    assert "done 5" in result.output
-    assert not abandoned.exists()
-    assert running.exists() and all(path.exists() for path in unrelated)
+    assert "done 5" in result.output, result.output
+    assert not abandoned.exists() and not old_elsewhere.exists()
+    assert running.exists() and elsewhere.exists() and all(path.exists() for path in unrelated)
+    temporary_path(out / "e.png", pid=9_999_999_999).write_bytes(b"")
+    assert remove_abandoned_temporaries([out / "e.png"]) == []
+
+
+def test_an_output_with_a_name_near_the_longest_allowed_is_written(tmp_path: Path) -> None:
+    """The temporary's name adds ~30 bytes: a 230-byte output name (a long download's, or 76 CJK
+    characters) failed with "File name too long"."""
+    for name in ["x" * 226 + ".png", "写" * 80 + ".png"]:
+        write_atomic(tmp_path / name, b"data")
+        assert (tmp_path / name).read_bytes() == b"data"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["x" * 226 + ".png", "写" * 80 + ".png"])
+    long = tmp_path / ("y" * 240 + ".png")
+    left = temporary_path(long, pid=2 ** 22 + 1)
+    left.write_bytes(b"half")
+    assert len(os.fsencode(left.name)) < 255
+    assert remove_abandoned_temporaries([long]) == [left]
 
 
 def test_ctrl_c_leaves_only_complete_outputs_and_skip_existing_goes_on(tiny_denoiser, photo_folder: Path,
