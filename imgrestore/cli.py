@@ -273,7 +273,7 @@ def _sampling_command(spec: TaskSpec) -> click.Command:
 
 
 def _run_sampling(spec: TaskSpec, values: dict[str, Any]) -> None:
-    from imgrestore.generate import GenerateOptions, generate
+    from imgrestore.generate import GenerateOptions, OutputConflict, generate
     from imgrestore.inference import TaskRunner
 
     task_options = {p.name: values[p.name] for p in spec.options}
@@ -291,6 +291,8 @@ def _run_sampling(spec: TaskSpec, values: dict[str, Any]) -> None:
     try:
         with click.progressbar(length=total, label=spec.name, file=sys.stderr, hidden=not sys.stderr.isatty()) as bar:
             summary = generate(runner, values["output"], options, progress=bar.update)
+    except OutputConflict as error:
+        raise click.UsageError(str(error)) from None
     except Exception as error:  # a model that cannot load, an unwritable folder: one clear line
         raise click.ClickException(f"{type(error).__name__}: {error}") from None
     if values["verbose"]:
@@ -521,7 +523,7 @@ def plugins(verbose: bool) -> None:
 @click.option("--count", "-n", type=click.IntRange(1), default=100, show_default=True)
 @click.option("--area", default="0.1-0.3", show_default=True, help="Hole fraction range LOW-HIGH.")
 @click.option("--size", default="512x512", show_default=True, help="WIDTHxHEIGHT.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True)
 @click.option("--style", type=click.Choice(["mixed", "strokes", "boxes"]), default="mixed", show_default=True)
 def masks(out: Path, count: int, area: str, size: str, seed: int, style: str) -> None:
     """Write seeded free-form masks (white = fill) as OUT/mask_0000.png, ...

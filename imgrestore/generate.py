@@ -4,11 +4,14 @@ optional contact sheet, or latent walks written as frames and a sheet.
 
 Output names carry the seed and the index (seed0_00017.png), so runs with different seeds can
 share a folder and `--skip-existing` resumes an interrupted run: sample i is the same image
-whatever -n or the batch size (see imgrestore.sampling).
+whatever -n or the batch size (see imgrestore.sampling). What else decides the images (the model,
+--truncation, the frames per walk) is recorded beside them (.seed0_samples.imgrestore.json), so
+a resume with other settings is refused rather than mixing two runs' images under one sheet.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,11 +20,16 @@ from typing import Callable
 
 import numpy as np
 
-from imgrestore.atomic_files import remove_abandoned_temporaries
+from imgrestore.atomic_files import remove_abandoned_temporaries, write_atomic
 from imgrestore.images import Picture, to_uint8, write_image
 from imgrestore.inference import TaskRunner
 from imgrestore.runtime import OnnxModel
 from imgrestore.sampling import contact_sheet, latent_vectors, slerp, square_columns
+from imgrestore.weights import sha256_of
+
+
+class OutputConflict(ValueError):
+    """The outputs asked for would overwrite or mix with other images: nothing was written."""
 
 
 @dataclass
@@ -97,11 +105,18 @@ def generate(runner: TaskRunner, out_dir: Path, options: GenerateOptions,
         columns = square_columns(options.count)
         sheet_path = options.grid
     paths = [out_dir / name for name in names]
+    if sheet_path is not None and sheet_path.resolve() in {path.resolve() for path in paths}:
+        raise OutputConflict(f"--grid {sheet_path} is the name of one of the samples: choose another")
+    settings = {"model_sha256": sha256_of(model.path), "truncation": options.truncation,
+                "frames_per_walk": options.interpolate}
+    _record_settings(out_dir / f".seed{options.seed}_{'walks' if options.interpolate else 'samples'}.imgrestore.json",
+                     settings, options.skip_existing)
     remove_abandoned_temporaries(paths)
     wanted = [i for i, path in enumerate(paths) if not (options.skip_existing and path.exists())]
     summary.skipped = len(paths) - len(wanted)
+    if progress is not None and summary.skipped:
+        progress(summary.skipped)
     needed = list(range(len(paths))) if sheet_path is not None else wanted
-    out_dir.mkdir(parents=True, exist_ok=True)
     images: dict[int, np.ndarray] = {}
     wanted_set = set(wanted)
     with ThreadPoolExecutor(max_workers=options.workers) as pool:
@@ -126,3 +141,20 @@ def generate(runner: TaskRunner, out_dir: Path, options: GenerateOptions,
         summary.sheet = sheet_path
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _record_settings(record: Path, settings: dict[str, object], skip_existing: bool) -> None:
+    """Refuse a resume whose settings differ from those the folder's images were made with
+    (a file from before such records existed is trusted, as before), then record these."""
+    if skip_existing and record.exists():
+        try:
+            earlier = json.loads(record.read_text())
+        except (OSError, ValueError):
+            earlier = None
+        if isinstance(earlier, dict) and earlier != settings:
+            changed = "; ".join(f"{key} {earlier.get(key)} -> {value}" for key, value in settings.items()
+                                if earlier.get(key) != value)
+            raise OutputConflict(f"{record.parent} holds images of this seed made with other settings ({changed}): "
+                                 "--skip-existing would mix the two runs; write to another folder, or drop "
+                                 "--skip-existing to replace them")
+    write_atomic(record, json.dumps(settings, sort_keys=True).encode())

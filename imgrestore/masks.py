@@ -12,12 +12,15 @@ many masks are made, so an evaluation set can be extended or regenerated piecewi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 STYLES = ("mixed", "strokes", "boxes")
+LARGEST_MASK = 1 << 28
+"""Pixels of the largest mask (268 MP): beyond that a typo in --size asks for petabytes."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ class MaskSpec:
             raise ValueError(f"style must be one of {', '.join(STYLES)}")
         if min(self.height, self.width) < 8:
             raise ValueError("masks need at least 8×8 pixels")
+        if self.height * self.width > LARGEST_MASK:
+            raise ValueError(f"masks hold at most {LARGEST_MASK // 1_000_000} megapixels (e.g. 16384x16384)")
 
 
 def free_form_mask(spec: MaskSpec, seed: int, index: int = 0) -> np.ndarray:
@@ -99,9 +104,9 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def parse_area(text: str) -> tuple[float, float]:
-    """"0.1-0.3" -> (0.1, 0.3); a single value v means (v, v)."""
-    try:
-        parts = [float(part) for part in text.split("-")]
+    """"0.1-0.3" -> (0.1, 0.3); a single value v means (v, v): masks of v, or the next whole pixel above."""
+    try:  # split on a dash between numbers only: 1e-3 is one number
+        parts = [float(part) for part in re.split(r"(?<=[0-9.])\s*-\s*(?=[0-9.])", text.strip())]
     except ValueError:
         raise ValueError(f"expected LOW-HIGH fractions, e.g. 0.1-0.3, got {text!r}") from None
     if len(parts) == 1:

@@ -91,3 +91,15 @@ def test_hole_boxes_of_thousands_of_scattered_holes_are_disjoint_and_on_the_grid
         box = next(b for b in boxes if b[0] <= y < b[2] and b[1] <= x < b[3])
         assert box[0] <= max(0, y - 7) and box[1] <= max(0, x - 7)
         assert box[2] >= min(600, y + 8) and box[3] >= min(800, x + 8)
+
+
+def test_mask_options_that_numpy_would_choke_on_are_usage_errors(cli_runner, tmp_path: Path) -> None:
+    """--seed -1 and --size 99999999x99999999 gave tracebacks; --area 1e-3 was refused."""
+    for args in (["--seed", "-1"], ["--size", "99999999x99999999"]):
+        result = cli_runner.invoke(cli, ["masks", str(tmp_path / "m"), "--count", "1", *args])
+        assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    result = cli_runner.invoke(cli, ["masks", str(tmp_path / "m"), "--count", "2", "--area", "5e-2-0.1",
+                                     "--size", "64x64"])
+    assert result.exit_code == 0, result.output
+    for path in sorted((tmp_path / "m").glob("*.png")):
+        assert 0.05 <= np.count_nonzero(read_image(path).color) / (64 * 64) <= 0.1

@@ -81,7 +81,7 @@ def test_same_seed_same_images_whatever_the_batch_size(tmp_path: Path) -> None:
     first, _ = _sample(tmp_path, "a", "-n", "6", "--seed", "3", "--batch-size", "4", "--grid", str(tmp_path / "g.png"))
     second, _ = _sample(tmp_path, "b", "-n", "6", "--seed", "3", "--batch-size", "6")
     other, _ = _sample(tmp_path, "c", "-n", "6", "--seed", "4")
-    names = sorted(p.name for p in first.iterdir())
+    names = sorted(p.name for p in first.iterdir() if not p.name.startswith("."))
     assert names == [f"seed3_{i:05d}.png" for i in range(6)]
     for name in names:
         assert (first / name).read_bytes() == (second / name).read_bytes()
@@ -264,3 +264,29 @@ def test_a_grid_without_an_image_suffix_is_refused_before_sampling(tmp_path: Pat
     result = cli_runner.invoke(cli, ["sample", str(tmp_path / "out"), "-n", "2", "--grid", str(tmp_path / "sheet")])
     assert result.exit_code == 2 and "has no image suffix" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_resume_with_other_settings_is_refused_rather_than_mixed(tmp_path: Path) -> None:
+    """--skip-existing took files named seed0_walk0000_frame001.png from a 10-frame walk as done in a
+    5-frame one, and untruncated samples as done in a truncated run, under one new sheet."""
+    out, _ = _sample(tmp_path, "k", "-n", "1", "--interpolate", "10")
+    result = CliRunner().invoke(cli, ["sample", str(out), "-n", "1", "--interpolate", "5", "--skip-existing"])
+    assert result.exit_code == 2 and "frames_per_walk 10 -> 5" in result.output, result.output
+    out, _ = _sample(tmp_path, "t", "-n", "2")
+    before = {p.name: p.read_bytes() for p in out.glob("*.png")}
+    result = CliRunner().invoke(cli, ["sample", str(out), "-n", "4", "--truncation", "0.5", "--skip-existing"])
+    assert result.exit_code == 2 and "truncation None -> 0.5" in result.output
+    assert {p.name: p.read_bytes() for p in out.glob("*.png")} == before  # nothing written
+    result = CliRunner().invoke(cli, ["sample", str(out), "-n", "4", "--model", "vae-digits", "--skip-existing"])
+    assert result.exit_code == 2 and "model_sha256" in result.output
+    _, output = _sample(tmp_path, "t", "-n", "4", "--skip-existing")  # the same settings resume
+    assert "wrote 2, skipped 2" in output
+    _, output = _sample(tmp_path, "t", "-n", "4", "--truncation", "0.5")  # replacing them is asked for
+    assert "wrote 4, skipped 0" in output
+
+
+def test_a_grid_named_like_a_sample_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "g"
+    result = CliRunner().invoke(cli, ["sample", str(out), "-n", "2", "--grid", str(out / "seed0_00000.png")])
+    assert result.exit_code == 2 and "is the name of one of the samples" in result.output
+    assert not out.exists() or not list(out.glob("*.png"))
