@@ -65,7 +65,12 @@ class _HalfPrecision(nn.Module):
 
 def load_model(spec: TaskSpec, checkpoint: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild the task's network from a training checkpoint (`*.safetensors`)."""
-    metadata = read_metadata(checkpoint)
+    try:
+        metadata = read_metadata(checkpoint)
+    except Exception as error:  # an .onnx, a .state.pt, a truncated file: not a safetensors header
+        raise ValueError(f"{checkpoint} is not a training checkpoint (the .safetensors a run writes): {error}") from None
+    if "model_config" not in metadata:
+        raise ValueError(f"{checkpoint} holds no model_config: it is not a checkpoint written by imgrestore train")
     if metadata.get("task") != spec.name:
         raise ValueError(f"{checkpoint} is a checkpoint of task {metadata.get('task')!r}, not {spec.name!r}")
     model = resolve(spec.model_factory)(**metadata["model_config"])
@@ -97,6 +102,9 @@ def export_onnx(
     options: dict[str, Any] | None = None,
 ) -> ExportReport:
     """`options`: values of the task's export_options, handed to its export_spec."""
+    output = Path(output)
+    if output.exists() and output.resolve() == Path(checkpoint).resolve():
+        raise ValueError(f"-o {output} is the checkpoint itself: exporting would replace the weights with the model")
     model, metadata = load_model(spec, checkpoint)
     export_spec: ExportSpec = resolve(spec.export)(model, metadata["model_config"], options or {})
     names = [entry.name for entry in export_spec.info.inputs]
@@ -109,8 +117,10 @@ def export_onnx(
     dynamic_shapes = _dynamic_shapes(export_spec)
     if fp16:  # the wrapper takes `*inputs`, which torch.export sees as one tuple argument
         dynamic_shapes = (dynamic_shapes,)
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValueError(f"cannot create the folder of -o {output}: {error.strerror}") from None
     with tempfile.TemporaryDirectory() as scratch, warnings.catch_warnings():
         # the exporter warns that equal symbolic dims share a name; that is what we asked for
         warnings.filterwarnings("ignore", message=".*will not be used, since it shares the same shape constraints.*")
@@ -128,6 +138,10 @@ def export_onnx(
             verbose=False,
         )
         graph = onnx.load(str(raw))
+    produced = next((entry.version for entry in graph.opset_import if entry.domain in ("", "ai.onnx")), None)
+    if produced != opset:  # the exporter falls back to its own opset, with only a warning, where it cannot convert
+        raise ValueError(f"this model cannot be exported at --opset {opset} (the exporter produced opset {produced}): "
+                         f"use --opset {produced}")
     info = export_spec.info
     _set_metadata(graph, {
         METADATA_KEY: info.to_json(),

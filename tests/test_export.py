@@ -108,3 +108,42 @@ def test_export_without_onnxscript_says_what_to_install(tiny_denoiser, tmp_path:
                                       "-o", str(tmp_path / "x.onnx")])
     assert result.exit_code == 1 and "pip install 'imgrestore[export]'" in result.output
     assert not (tmp_path / "x.onnx").exists()
+
+
+def test_export_refuses_to_overwrite_its_checkpoint_and_names_what_is_not_one(tiny_denoiser, tmp_path: Path) -> None:
+    """`-o` equal to --checkpoint replaced the weights with ONNX bytes; an .onnx or a .state.pt
+    given as the checkpoint was a safetensors traceback; -o under a file was a FileExistsError."""
+    import shutil
+
+    checkpoint = tmp_path / "ck.safetensors"
+    shutil.copyfile(tiny_denoiser["run"] / "last.safetensors", checkpoint)
+    kept = checkpoint.read_bytes()
+    result = CliRunner().invoke(cli, ["export", "denoise", "--checkpoint", str(checkpoint), "-o", str(checkpoint)])
+    assert result.exit_code == 1 and "is the checkpoint itself" in result.output
+    assert checkpoint.read_bytes() == kept
+    for wrong in (tiny_denoiser["onnx"], tiny_denoiser["run"] / "last.state.pt"):
+        result = CliRunner().invoke(cli, ["export", "denoise", "--checkpoint", str(wrong), "-o", str(tmp_path / "x.onnx")])
+        assert result.exit_code == 1 and "is not a training checkpoint" in result.output, result.output
+        assert "Traceback" not in result.output
+    (tmp_path / "plainfile").write_text("")
+    result = CliRunner().invoke(cli, ["export", "denoise", "--checkpoint", str(checkpoint),
+                                      "-o", str(tmp_path / "plainfile" / "x.onnx")])
+    assert result.exit_code == 1 and "cannot create the folder of -o" in result.output, result.output
+
+
+def test_an_opset_the_exporter_cannot_reach_is_an_error_not_another_opset(tmp_path: Path) -> None:
+    """Reflection padding has no opset-17 form in the exporter: it wrote opset 18 with a warning,
+    and `--opset 17` looked honoured. The exported file's opset is checked."""
+    from imgrestore.weights import locate
+
+    checkpoint = locate("stylize-udnie").companion("checkpoint")
+    result = CliRunner().invoke(cli, ["export", "stylize", "--checkpoint", str(checkpoint), "--opset", "17",
+                                      "-o", str(tmp_path / "s.onnx")])
+    assert result.exit_code == 1 and "cannot be exported at --opset 17" in result.output, result.output
+    assert "--opset 18" in result.output and not (tmp_path / "s.onnx").exists()
+
+
+def test_reconstruct_stride_zero_is_refused() -> None:
+    """It was taken as "not given" and exported as stride 2."""
+    result = CliRunner().invoke(cli, ["export", "reconstruct", "--checkpoint", __file__, "-o", "x.onnx", "--stride", "0"])
+    assert result.exit_code == 2 and "--stride" in result.output

@@ -49,7 +49,7 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
                 click.Option(["--patch"], type=int, default=8, show_default=True, help="Patch side."),
                 click.Option(["--atoms"], type=int, default=256, show_default=True, help="Dictionary atoms."),
                 click.Option(["--layers"], type=int, default=16, show_default=True, help="Unrolled ISTA layers."),
-                click.Option(["--stride"], type=int, default=2, show_default=True,
+                click.Option(["--stride"], type=click.IntRange(1), default=2, show_default=True,
                              help="Patch stride while training (the weights do not depend on it; export "
                              "picks its own)."),
                 click.Option(["--ksvd-iterations"], type=int, default=15, show_default=True),
@@ -65,7 +65,7 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
             ),
             export="imgrestore_reconstruct.export:export_spec",
             export_options=(
-                click.Option(["--stride"], type=int, default=2, show_default=True,
+                click.Option(["--stride"], type=click.IntRange(1), default=2, show_default=True,
                              help="Patch stride of the exported model: 2 is ~4× faster than 1 (every patch) "
                              "and 0.04-0.08 dB below it on Set12."),
             ),

@@ -13,7 +13,7 @@ from imgrestore.runtime import InputInfo, ModelInfo
 
 def export_spec(model: nn.Module, model_config: dict[str, Any], options: dict[str, Any]) -> ExportSpec:
     """The stride is the export's choice (the weights do not depend on it): 1 codes every patch."""
-    stride = options.get("stride") or 2
+    stride = options.get("stride", 2)
     if not 1 <= stride <= model.patch:
         raise ValueError(f"--stride must be between 1 and the patch side {model.patch}")
     model.stride = stride
