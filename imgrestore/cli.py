@@ -352,9 +352,13 @@ def _say_once(message: str) -> None:
 def _train_command(spec: TaskSpec) -> click.Command:
     def callback(**values: Any) -> None:
         from imgrestore.task import resolve
+        from imgrestore.training.checkpoint import CheckpointError
         from imgrestore.training.trainer import TrainConfig, train
 
-        _adopt_checkpoint_architecture(spec, values)
+        try:
+            _adopt_checkpoint_architecture(spec, values)
+        except CheckpointError as error:
+            raise click.ClickException(str(error)) from None
         task_options = {p.name: values[p.name] for p in spec.train_options}
         recipe_options = {"data": list(values["data"]), "val": list(values["val"]) or None,
                           "val_fraction": values["val_fraction"], **task_options}
@@ -377,7 +381,7 @@ def _train_command(spec: TaskSpec) -> click.Command:
 
         try:
             final = train(recipe, config)
-        except SetupError as error:
+        except (SetupError, CheckpointError) as error:
             raise click.ClickException(str(error)) from None
         except TrainingInterrupted as stopped:
             _say_once(f"stopped at step {stopped.step}; {Path(values['out']) / 'last.safetensors'} holds it: "

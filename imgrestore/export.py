@@ -65,10 +65,7 @@ class _HalfPrecision(nn.Module):
 
 def load_model(spec: TaskSpec, checkpoint: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild the task's network from a training checkpoint (`*.safetensors`)."""
-    try:
-        metadata = read_metadata(checkpoint)
-    except Exception as error:  # an .onnx, a .state.pt, a truncated file: not a safetensors header
-        raise ValueError(f"{checkpoint} is not a training checkpoint (the .safetensors a run writes): {error}") from None
+    metadata = read_metadata(checkpoint)  # CheckpointError (a ValueError) for what is not a checkpoint
     if "model_config" not in metadata:
         raise ValueError(f"{checkpoint} holds no model_config: it is not a checkpoint written by imgrestore train")
     if metadata.get("task") != spec.name:

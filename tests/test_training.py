@@ -87,6 +87,10 @@ def test_init_fine_tunes_from_given_weights(tmp_path: Path, training_folder: Pat
                                       str(tmp_path / "wrong"), "--steps", "1", "--features", "16", "--depth", "3",
                                       "--init", str(tmp_path / "base" / "last.safetensors")])
     assert result.exit_code == 1 and "Error: --init:" in result.output
+    for not_a_checkpoint in (tmp_path / "base" / "last.state.pt", tmp_path / "base" / "config.json"):
+        result = CliRunner().invoke(cli, ["train", "denoise", "--gray", "--data", str(training_folder), "--out",
+                                          str(tmp_path / "wrong2"), "--steps", "1", "--init", str(not_a_checkpoint)])
+        assert result.exit_code == 1 and "is not a training checkpoint" in result.output, result.output
 
 
 def test_weight_average_is_what_is_kept_and_resumes_exactly(tmp_path: Path, training_folder: Path) -> None:

@@ -41,10 +41,17 @@ def save_checkpoint(
     return target
 
 
+class CheckpointError(ValueError):
+    """A file given as a checkpoint is not one (an .onnx, a .state.pt, a truncated file)."""
+
+
 def read_metadata(path: str | Path) -> dict[str, Any]:
-    with safe_open(str(path), framework="pt") as handle:
-        raw = handle.metadata() or {}
-    return {key: json.loads(value) for key, value in raw.items()}
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            raw = handle.metadata() or {}
+        return {key: json.loads(value) for key, value in raw.items()}
+    except Exception as error:  # safetensors raises its own SafetensorError; OSError; bad JSON
+        raise CheckpointError(f"{path} is not a training checkpoint (the .safetensors a run writes): {error}") from None
 
 
 def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
