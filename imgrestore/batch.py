@@ -20,7 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from imgrestore.atomic_files import remove_abandoned_temporaries, write_atomic
-from imgrestore.images import Picture, read_image, write_image
+from imgrestore.images import Picture, read_image, same_format, write_image
 from imgrestore.inference import TaskRunner
 from imgrestore.jobs import Job
 from imgrestore.runtime import OnnxModel
@@ -142,12 +142,16 @@ def run_jobs(
         model = runner.model_for(picture)
         return _Prepared(job, picture, model, runner.prepare(picture, model))
 
-    def save(item: _Prepared, output: np.ndarray | Picture) -> None:
+    def save(item: _Prepared, output: np.ndarray | Picture | Path) -> None:
+        """Write a model output, a finished picture, or (a Path) that file's bytes unchanged."""
         try:
-            result = output if isinstance(output, Picture) else runner.finish(output, item.picture)
-            if options.strip_metadata:
-                result = replace(result, metadata=None)
-            write_image(item.job.destination, result, quality=options.quality)
+            if isinstance(output, Path):
+                write_atomic(item.job.destination, output.read_bytes())
+            else:
+                result = output if isinstance(output, Picture) else runner.finish(output, item.picture)
+                if options.strip_metadata:
+                    result = replace(result, metadata=None)
+                write_image(item.job.destination, result, quality=options.quality)
         except Exception as error:  # an unwritable file must not stop the others
             fail(item.job, f"cannot write {item.job.destination}: {_reason(error)}")
             return
@@ -162,7 +166,7 @@ def run_jobs(
         options.workers, thread_name_prefix="write"
     ) as writers:
 
-        def submit_write(item: _Prepared, output: np.ndarray | Picture) -> None:
+        def submit_write(item: _Prepared, output: np.ndarray | Picture | Path) -> None:
             """Queue an encode+write, first waiting while too many finished outputs are in memory
             (on a GPU inference outruns PNG encoding; each 12 MP output is ~150 MB of floats)."""
             writes[:] = [w for w in writes if not w.done()]
@@ -210,8 +214,11 @@ def run_jobs(
                 except Exception as error:
                     fail(job, _reason(error))
                     continue
-                if item.picture.mask is not None and not item.picture.mask.any():
-                    submit_write(item, replace(item.picture, mask=None))  # nothing to fill: the input as it is
+                if item.picture.mask is not None and not item.picture.mask.any():  # nothing to fill
+                    if same_format(item.job.source, item.job.destination) and not options.strip_metadata:
+                        submit_write(item, item.job.source)  # the file itself: a JPEG is not re-encoded
+                    else:
+                        submit_write(item, replace(item.picture, mask=None))
                     continue
                 tile = options.tile or item.model.default_tile()
                 height, width = item.picture.size

@@ -185,6 +185,14 @@ def _run_inference(spec: TaskSpec, values: dict[str, Any]) -> None:
     except (FileNotFoundError, ValueError) as error:
         raise click.UsageError(str(error)) from None
     runner = _ready_runner(spec, values)
+    if runner.masks is not None:
+        from imgrestore.images import lossy_output
+
+        lossy = sum(lossy_output(job.destination) for job in plan.jobs)
+        if lossy:
+            click.echo(f"note: {lossy} output(s) are JPEG or WebP, whose encoding changes pixels outside the masks "
+                       "slightly; --format png keeps them exactly (images with nothing to fill are copied as they are)",
+                       err=True)
     if plan.ignored and values["verbose"]:
         for path in plan.ignored:
             click.echo(f"ignored (not an image suffix): {path}", err=True)

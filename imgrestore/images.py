@@ -31,6 +31,23 @@ _LOSSY_8BIT = frozenset({".jpg", ".jpeg", ".webp", ".bmp"})
 _NO_ALPHA = frozenset({".jpg", ".jpeg"})
 
 
+_SAME_FORMAT = {".jpeg": ".jpg", ".tiff": ".tif"}
+
+
+def same_format(first: Path, second: Path) -> bool:
+    """Whether two file names have one image format (.jpg and .JPEG do)."""
+    def normal(path: Path) -> str:
+        suffix = path.suffix.lower()
+        return _SAME_FORMAT.get(suffix, suffix)
+
+    return normal(first) == normal(second)
+
+
+def lossy_output(path: Path) -> bool:
+    """Whether writing to `path` re-encodes with loss (JPEG; WebP as we write it)."""
+    return path.suffix.lower() in {".jpg", ".jpeg", ".webp"}
+
+
 class ImageReadError(ValueError):
     """The file is empty, truncated, corrupt or not an image. The message says which."""
 

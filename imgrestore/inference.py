@@ -139,7 +139,7 @@ class TaskRunner:
         if self._finish is not None:
             color = self._finish(color, picture, self.options)
         color = self._match_channels(color, picture)
-        return _keep_unmasked(replace(picture, color=picture.samples_from_float(color),
+        return self._keep_unmasked(replace(picture, color=picture.samples_from_float(color),
                                       alpha=_resized_alpha(picture, color.shape[:2])), picture)
 
     def render(self, picture: Picture, model: OnnxModel, inputs: dict[str, np.ndarray], tile: int | None = None,
@@ -162,7 +162,7 @@ class TaskRunner:
                 color = np.empty((out_height, band_color.shape[1], picture.channels), picture.color.dtype)
             color[top : top + band_color.shape[0]] = picture.samples_from_float(band_color)
         assert color is not None
-        return _keep_unmasked(replace(picture, color=color, alpha=_resized_alpha(picture, color.shape[:2])), picture)
+        return self._keep_unmasked(replace(picture, color=color, alpha=_resized_alpha(picture, color.shape[:2])), picture)
 
     def _render_holes(self, picture: Picture, model: OnnxModel, inputs: dict[str, np.ndarray], tile: int,
                       batch_size: int) -> Picture:
@@ -181,7 +181,24 @@ class TaskRunner:
                 output = self._finish(output, region, self.options)
             samples = picture.samples_from_float(self._match_channels(output, region))
             np.copyto(color[top:bottom, left:right], samples, where=picture.mask[top:bottom, left:right, None])
-        return _keep_unmasked(replace(picture, color=color), picture)
+        return self._keep_unmasked(replace(picture, color=color), picture)
+
+    def _keep_unmasked(self, result: Picture, picture: Picture) -> Picture:
+        """A masked task changes only masked pixels: everything outside the mask is copied back
+        from the input bit for bit (models blur a little everywhere). Where the mask is the
+        image's transparency (--mask-from-alpha), the filled pixels become opaque, or the fill
+        would stay invisible; a mask from a file leaves the alpha as it was (a cut-out keeps its
+        transparent background)."""
+        mask = picture.mask
+        if mask is None or result.size != picture.size:
+            return result
+        color = result.color.copy() if result.color is picture.color else result.color
+        np.copyto(color, picture.color, where=~mask[:, :, None])
+        alpha = result.alpha
+        transparent = picture.transparent
+        if alpha is not None and transparent is not None and self.masks is not None and self.masks.from_alpha:
+            alpha = np.where(mask & transparent, picture.max_value, alpha).astype(alpha.dtype)
+        return replace(result, color=color, alpha=alpha, mask=None)
 
     def run_picture(self, picture: Picture, tile: int | None = None, ensemble: bool = False) -> Picture:
         model = self.model_for(picture)
@@ -192,22 +209,6 @@ class TaskRunner:
         if color.shape[2] == picture.channels:
             return color
         return to_color_mode(np.ascontiguousarray(color), "gray" if picture.channels == 1 else "rgb")
-
-
-def _keep_unmasked(result: Picture, picture: Picture) -> Picture:
-    """A masked task changes only masked pixels: everything outside the mask is copied back
-    from the input bit for bit (models blur a little everywhere). Where the mask came from a
-    transparent alpha, the filled pixels become opaque, or the fill would stay invisible."""
-    mask = picture.mask
-    if mask is None or result.size != picture.size:
-        return result
-    color = result.color.copy() if result.color is picture.color else result.color
-    np.copyto(color, picture.color, where=~mask[:, :, None])
-    alpha = result.alpha
-    transparent = picture.transparent
-    if alpha is not None and transparent is not None:
-        alpha = np.where(mask & transparent, picture.max_value, alpha).astype(alpha.dtype)
-    return replace(result, color=color, alpha=alpha, mask=None)
 
 
 def _resized_alpha(picture: Picture, size: tuple[int, int]) -> np.ndarray | None:

@@ -1,5 +1,6 @@
 """Where a task's mask comes from: a folder matched by file name, one file for every image, or
-the image's own alpha channel. White (or transparent, with --mask-from-alpha) means "fill".
+the image's own alpha channel. White (or transparent, with --mask-from-alpha) means "fill":
+a pixel brighter than half the range, after a mask's own alpha (transparent = keep) is applied.
 
 The core reads masks for any task that lists "mask" in TaskSpec.inputs, so a task plugin never
 sees file names: it finds the mask on the Picture (`picture.mask`, H×W bool) in its prepare hook.
@@ -41,12 +42,18 @@ class MaskSource:
             transparent = picture.transparent
             if transparent is None:
                 raise MaskError("--mask-from-alpha: the image has no alpha channel")
+            if transparent.all():
+                raise MaskError("--mask-from-alpha: the image is transparent everywhere: there is nothing to fill from")
             return transparent
         path = self.file if self.file is not None else self._find(name, source)
         mask = read_mask(path)
         if mask.shape != picture.size:
+            rotated = (" (images are compared upright, after their EXIF orientation: was the mask drawn on the "
+                       "stored, unturned pixels?)" if mask.shape == picture.size[::-1] else "")
             raise MaskError(f"mask {path} is {mask.shape[1]}×{mask.shape[0]}, "
-                            f"the image is {picture.size[1]}×{picture.size[0]}")
+                            f"the image is {picture.size[1]}×{picture.size[0]}{rotated}")
+        if mask.all():
+            raise MaskError(f"mask {path} covers the whole image: there is nothing to fill from")
         return mask
 
     def _find(self, name: Path, source: Path | None = None) -> Path:
@@ -54,7 +61,9 @@ class MaskSource:
         "_mask" appended (how LaMa's and many datasets' evaluation sets name them)."""
         assert self.folder is not None
         stem = (self.folder / name).parent / Path(name.name).stem  # a stem may hold dots: "scan.v2"
-        for tail in ("", "_mask"):
+        beside = source is not None and stem.parent.resolve() == source.parent.resolve()
+        # masks kept beside their images can only be NAME_mask.*: b.jpg beside b.png is another photo
+        for tail in ("_mask",) if beside else ("", "_mask"):
             for suffix in (name.suffix, *sorted(IMAGE_SUFFIXES)):
                 candidate = stem.parent / f"{stem.name}{tail}{suffix}"
                 if candidate.is_file() and not (source is not None and candidate.resolve() == source.resolve()):
@@ -65,10 +74,21 @@ class MaskSource:
 
 def read_mask(path: Path) -> np.ndarray:
     """A mask file as H×W bool: pixels brighter than half the range are True. Gray or colour
-    (luma), 8- or 16-bit; EXIF orientation applied as for images."""
+    (luma), 8- or 16-bit; EXIF orientation applied as for images. A mask's own alpha counts as
+    black where transparent (white strokes drawn on a transparent layer mark the strokes only,
+    whatever colour the hidden pixels hold). A mask whose brightest pixel is dark but not black
+    (0/1 labels, 8-bit values in a 16-bit file) is refused: read as white = fill it would be empty."""
     try:
         picture = read_image(path)
     except Exception as error:
         raise MaskError(f"cannot read mask {path}: {error}") from None
-    gray = to_color_mode(picture.color, "gray")[:, :, 0]
-    return gray > picture.max_value // 2
+    gray = to_color_mode(picture.color, "gray")[:, :, 0].astype(np.float64)
+    if picture.alpha is not None:
+        gray *= picture.alpha / picture.max_value
+    half = picture.max_value // 2
+    brightest = gray.max(initial=0)
+    if 0 < brightest <= half:
+        raise MaskError(f"mask {path} has no pixel brighter than half its range (its brightest is "
+                        f"{brightest:.0f} of {picture.max_value}): white means fill, so scale a 0/1 mask to "
+                        f"0/{picture.max_value}")
+    return gray > half

@@ -224,3 +224,62 @@ def test_masks_kept_beside_their_images_or_inside_the_input_are_never_inputs(inv
     code, output = _run(str(nested / "sub"), str(tmp_path / "out3"), "--mask", str(nested / "sub" / "b.png"),
                         "--model", str(invert_model))
     assert code == 0 and "done 0" in output and not list((tmp_path / "out3").glob("*"))  # the mask is no input
+
+
+def test_masks_beside_their_images_never_take_another_photo_as_a_mask(invert_model, tmp_path: Path, astronaut) -> None:
+    """With --masks the input folder, b.jpg beside b.png was b.png's mask (and the reverse)."""
+    folder = tmp_path / "shoot"
+    write_image(folder / "a.png", Picture(color=astronaut[:40, :50]))
+    write_image(folder / "a_mask.png", Picture(color=_square_mask(40, 50)[:, :, None]))
+    write_image(folder / "b.png", Picture(color=astronaut[:40, :50]))
+    write_image(folder / "b.jpg", Picture(color=astronaut[50:90, :50]), quality=95)
+    code, output = _run(str(folder), str(tmp_path / "out"), "--masks", str(folder), "--model", str(invert_model))
+    assert code == 1 and "b.png: no mask for b.png" in output and "b.jpg: no mask for b.jpg" in output
+    assert (tmp_path / "out" / "a.png").exists() and not (tmp_path / "out" / "b.png").exists()
+
+
+def test_what_a_mask_file_marks_is_what_it_shows(invert_model, tmp_path: Path, astronaut) -> None:
+    """A transparent pixel of a mask is not fill, whatever colour it hides; 0/1 labels (or 8-bit
+    values in a 16-bit file) are refused instead of read as an empty mask; a mask covering the
+    whole image is refused (there is nothing to fill from: the output was black)."""
+    write_image(tmp_path / "in" / "a.png", Picture(color=astronaut[:40, :50]))
+    hole = _square_mask(40, 50)
+    strokes = Picture(color=np.full((40, 50, 3), 255, np.uint8), alpha=hole)  # white everywhere, opaque on the hole
+    write_image(tmp_path / "strokes.png", strokes)
+    code, output = _run(str(tmp_path / "in"), str(tmp_path / "out"), "--mask", str(tmp_path / "strokes.png"),
+                        "--model", str(invert_model))
+    assert code == 0, output
+    result = read_image(tmp_path / "out" / "a.png").color
+    crop = astronaut[:40, :50]
+    assert np.array_equal(result[hole == 0], crop[hole == 0]) and np.array_equal(result[hole > 0], 255 - crop[hole > 0])
+    for name, values in (("labels.png", (hole > 0).astype(np.uint8)), ("wide.png", hole.astype(np.uint16)),
+                         ("full.png", np.full((40, 50), 255, np.uint8))):
+        write_image(tmp_path / name, Picture(color=values[:, :, None]))
+        code, output = _run(str(tmp_path / "in"), str(tmp_path / f"out-{name[:-4]}"), "--mask", str(tmp_path / name),
+                            "--model", str(invert_model))
+        assert code == 1, output
+        assert ("no pixel brighter than half" in output) if name != "full.png" else ("covers the whole image" in output)
+
+
+def test_a_mask_from_a_file_leaves_the_alpha_alone(invert_model, tmp_path: Path, astronaut) -> None:
+    """Only --mask-from-alpha makes filled pixels opaque: a cut-out's transparent background
+    under a --mask stroke gained an opaque patch."""
+    alpha = np.full((40, 50), 255, np.uint8)
+    alpha[:, :20] = 0
+    alpha[:, 20:25] = 100
+    write_image(tmp_path / "in" / "cut.png", Picture(color=astronaut[:40, :50], alpha=alpha))
+    write_image(tmp_path / "mask.png", Picture(color=np.pad(np.full((10, 40), 255, np.uint8), ((10, 20), (0, 10)))[:, :, None]))
+    code, output = _run(str(tmp_path / "in"), str(tmp_path / "out"), "--mask", str(tmp_path / "mask.png"),
+                        "--model", str(invert_model))
+    assert code == 0, output
+    assert np.array_equal(read_image(tmp_path / "out" / "cut.png").alpha, alpha)
+
+
+def test_an_empty_mask_returns_a_jpeg_byte_for_byte(invert_model, tmp_path: Path, astronaut) -> None:
+    """It was decoded and re-encoded at quality 95: most pixels changed by a few levels."""
+    write_image(tmp_path / "in" / "a.jpg", Picture(color=astronaut[:40, :48]), quality=80)
+    write_image(tmp_path / "empty.png", Picture(color=np.zeros((40, 48, 1), np.uint8)))
+    code, output = _run(str(tmp_path / "in"), str(tmp_path / "out"), "--mask", str(tmp_path / "empty.png"),
+                        "--model", str(invert_model))
+    assert code == 0, output
+    assert (tmp_path / "out" / "a.jpg").read_bytes() == (tmp_path / "in" / "a.jpg").read_bytes()
