@@ -70,6 +70,8 @@ class TaskRunner:
         self._finish = resolve(spec.finish) if spec.finish else None
         self._check = resolve(spec.check_model) if spec.check_model else None
         self._engine = resolve(spec.engine)(options, device) if spec.engine else None
+        if self._engine is not None and model is not None:
+            raise ValueError(f"--model {model} is not used: with these options {spec.name} runs no model file")
         if self._engine is not None:
             self._models["engine"] = self._engine  # reported like a loaded model
 

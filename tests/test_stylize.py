@@ -312,3 +312,50 @@ def test_a_working_size_stylizes_small_and_returns_the_photo_size(astronaut: np.
     assert np.abs(small.astype(int) - native).mean() > 5  # a different rendering, not the same one resized
     untouched = imgrestore.run("stylize", astronaut, device="cpu", working_size=128, strength=0.0)
     assert np.array_equal(untouched, astronaut)
+
+
+def test_an_option_of_the_other_method_is_refused_not_ignored(cli_runner, vgg_file: Path, coffee: np.ndarray,
+                                                              tmp_path: Path) -> None:
+    """--style-image without --method optimize rendered Starry Night; --style or --model with
+    --method optimize were dropped."""
+    from imgrestore.cli import cli
+
+    write_image(tmp_path / "painting.png", Picture(color=coffee))
+    write_image(tmp_path / "in" / "a.png", Picture(color=coffee[:64, :64]))
+    base = ["stylize", str(tmp_path / "in"), str(tmp_path / "out")]
+    for extra, complaint in ((["--style-image", str(tmp_path / "painting.png")], "--style-image: for --method optimize"),
+                             (["--iterations", "7"], "--iterations: for --method optimize"),
+                             (["--method", "optimize", "--style-image", str(tmp_path / "painting.png"), "--features",
+                               str(vgg_file), "--style", "udnie"], "--style names a fast network"),
+                             (["--method", "optimize", "--style-image", str(tmp_path / "painting.png"), "--features",
+                               str(vgg_file), "--model", "udnie"], "--model udnie is not used")):
+        result = cli_runner.invoke(cli, base + extra)
+        assert result.exit_code == 2 and complaint in result.output, (extra, result.output)
+    assert not (tmp_path / "out").exists()
+
+
+def test_files_that_are_not_what_an_option_needs_are_named(cli_runner, training_folder: Path, coffee: np.ndarray,
+                                                           tmp_path: Path) -> None:
+    """A text file as --features said "Error: 174812789" (a traceback in training); an upper-case
+    .NPZ was read as a torch file; a style image that is no image did not say which file; a
+    --crop not a multiple of 4 was a shape-mismatch traceback at the first step."""
+    from imgrestore.cli import cli
+    from imgrestore_stylize.features import load_weights
+
+    junk = tmp_path / "junk.pth"
+    junk.write_text("not weights")
+    with open(tmp_path / "VGG.NPZ", "wb") as stream:  # (np.savez would append .npz to a name)
+        np.savez(stream, **{k: v.numpy() for k, v in _random_vgg().items()})
+    assert load_weights(tmp_path / "VGG.NPZ")[1] == "caffe"
+    write_image(tmp_path / "style.png", Picture(color=coffee))
+    (tmp_path / "notimage.jpg").write_text("text")
+    train = ["train", "stylize", "--data", str(training_folder), "--out", str(tmp_path / "run"), "--steps", "1"]
+    result = cli_runner.invoke(cli, train + ["--style-image", str(tmp_path / "style.png"), "--features", str(junk)])
+    assert result.exit_code != 0 and f"{junk} is not a VGG16 feature file" in result.output, result.output
+    result = cli_runner.invoke(cli, train + ["--style-image", str(tmp_path / "notimage.jpg"), "--features",
+                                             str(tmp_path / "VGG.NPZ")])
+    assert result.exit_code != 0 and f"--style-image {tmp_path / 'notimage.jpg'}" in result.output, result.output
+    result = cli_runner.invoke(cli, train + ["--style-image", str(tmp_path / "style.png"), "--features",
+                                             str(tmp_path / "VGG.NPZ"), "--crop", "34"])
+    assert result.exit_code != 0 and "--crop must be a multiple of 4" in result.output, result.output
+    assert "Traceback" not in result.output

@@ -16,13 +16,13 @@ from torch import nn
 
 from imgrestore.export import ExportSpec
 from imgrestore.runtime import InputInfo, ModelInfo
-from imgrestore_stylize.networks import receptive_radius
+from imgrestore_stylize.networks import SIZE_MULTIPLE, receptive_radius
 
 
 def export_spec(model: nn.Module, model_config: dict[str, Any], options: dict[str, Any]) -> ExportSpec:
     return ExportSpec(
         example={"image": torch.rand(2, 3, 64, 64)},
         info=ModelInfo(task="stylize", inputs=(InputInfo("image", "image"),), output="stylized", channels=3,
-                       size_multiple=4, receptive_radius=receptive_radius(model_config["blocks"]),
+                       size_multiple=SIZE_MULTIPLE, receptive_radius=receptive_radius(model_config["blocks"]),
                        extra={"model_config": model_config}),
     )

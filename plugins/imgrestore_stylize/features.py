@@ -103,15 +103,20 @@ def load_weights(path: str | Path | None) -> tuple[dict[str, torch.Tensor], str]
     path = Path(path)
     if not path.is_file():
         raise FeatureNetworkMissing(f"feature network not found: {path}")
-    if path.suffix == ".npz":
-        with np.load(path) as archive:
-            weights = {key: torch.from_numpy(archive[key].astype(np.float32)) for key in archive.files}
-        convention = "caffe"
-    else:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        weights = {(key if key.startswith("features.") else f"features.{key}"): value.float()
-                   for key, value in state.items() if not key.startswith("classifier.")}
-        convention = "torchvision"
+    try:
+        if path.suffix.lower() == ".npz":
+            with np.load(path) as archive:
+                weights = {key: torch.from_numpy(archive[key].astype(np.float32)) for key in archive.files}
+            convention = "caffe"
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            weights = {(key if key.startswith("features.") else f"features.{key}"): value.float()
+                       for key, value in state.items() if not key.startswith("classifier.")}
+            convention = "torchvision"
+    except Exception as error:  # not a zip, a pickle of a whole module, text: say what is expected
+        raise FeatureNetworkMissing(
+            f"{path} is not a VGG16 feature file (a .npz of features.N.weight/bias arrays, or a torchvision "
+            f"VGG16 state dict .pth): {type(error).__name__}: {str(error)[:200]}") from None
     missing = [f"features.{i}.{kind}" for i in CONVOLUTIONS for kind in ("weight", "bias")
                if f"features.{i}.{kind}" not in weights]
     if missing:

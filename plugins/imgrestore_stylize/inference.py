@@ -50,10 +50,22 @@ def finish(output: np.ndarray, picture: Picture, options: dict[str, Any]) -> np.
     return strength * output + (1 - strength) * original
 
 
+OPTIMIZE_DEFAULTS = {"style_image": None, "features": None, "iterations": 300, "optimize_size": 512}
+"""Options only --method optimize reads, at their defaults: the fast method refuses others."""
+
+
 def engine(options: dict[str, Any], device: str) -> Any:
-    """None for the fast networks (the task's ONNX models); the optimisation engine for --method optimize."""
+    """None for the fast networks (the task's ONNX models); the optimisation engine for --method
+    optimize. An option of the other method is refused, not ignored: a --style-image given
+    without --method optimize silently rendered Starry Night."""
     if options.get("method") != "optimize":
+        given = [name for name, default in OPTIMIZE_DEFAULTS.items() if options.get(name, default) != default]
+        if given:
+            flags = ", ".join("--" + name.replace("_", "-") for name in given)
+            raise ValueError(f"{flags}: for --method optimize (the fast method renders --style with its network)")
         return None
+    if options.get("style", STYLES[0]) != STYLES[0]:
+        raise ValueError("--style names a fast network: --method optimize takes the painting as --style-image")
     from imgrestore_stylize.optimize import OptimizeEngine
 
     return OptimizeEngine(options, device)

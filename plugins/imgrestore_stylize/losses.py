@@ -106,5 +106,8 @@ def total_variation(image: torch.Tensor) -> torch.Tensor:
 def perceptual_loss(options: dict[str, Any]) -> PerceptualLoss:
     """The losses against `--style-image` shrunk to `--style-size`, measured by `--features` (or
     torchvision's cached VGG16): what training and --method optimize both build."""
-    style = read_rgb(options["style_image"], int(options.get("style_size") or 256))
+    try:
+        style = read_rgb(options["style_image"], int(options.get("style_size") or 256))
+    except ValueError as error:  # which file is meant, among a folder of photos
+        raise ValueError(f"--style-image {options['style_image']}: {error}") from None
     return PerceptualLoss(feature_network(options.get("features"), LAYERS), torch.from_numpy(as_batch(style)))

@@ -51,10 +51,14 @@ class StyleNetwork(nn.Module):
         return torch.sigmoid(self.body(image * 2 - 1))
 
 
+SIZE_MULTIPLE = 4
+"""Two stride-2 convolutions down, two upsamplings back: sides that are multiples of 4 come back whole."""
+
+
 def stylize_whole(network: nn.Module, image: torch.Tensor) -> torch.Tensor:
     """N×3×H×W of any size: reflect-padded to a multiple of 4 (as the runtime does), cropped back."""
     height, width = image.shape[2:]
-    padded = nn.functional.pad(image, (0, -width % 4, 0, -height % 4), mode="reflect")
+    padded = nn.functional.pad(image, (0, -width % SIZE_MULTIPLE, 0, -height % SIZE_MULTIPLE), mode="reflect")
     return network(padded)[:, :, :height, :width]
 
 

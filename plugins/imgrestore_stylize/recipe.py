@@ -26,7 +26,7 @@ from imgrestore.training.data import PatchSampler, training_and_validation_paths
 from imgrestore.training.recipe import Batch, Evaluation
 from imgrestore_stylize.images import as_batch, fit_long_side, read_rgb
 from imgrestore_stylize.losses import loss_weights, perceptual_loss
-from imgrestore_stylize.networks import build, stylize_whole
+from imgrestore_stylize.networks import SIZE_MULTIPLE, build, stylize_whole
 
 SHEET_SIDE = 128
 
@@ -45,6 +45,8 @@ class StyleRecipe:
         content_size = int(options.get("content_size") or 256)
         train_paths, validation_paths = training_and_validation_paths(options)
         crop = int(options.get("crop") or 128)
+        if crop % SIZE_MULTIPLE:  # other sides come back larger than the crop
+            raise ValueError(f"--crop must be a multiple of {SIZE_MULTIPLE} (got {crop})")
         train = [to_uint8(fit_long_side(read_rgb(path), content_size)) for path in train_paths]
         train = [image for image in train if min(image.shape[:2]) >= crop]
         if not train:
