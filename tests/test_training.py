@@ -495,3 +495,46 @@ def test_resuming_with_the_same_options_reports_no_change(tmp_path: Path, traini
     assert "changed settings: steps 1 -> 2\n" in result.output
     assert json.loads((tmp_path / "run" / "config.json").read_text())["history"] == [
         {"resumed_at_step": 1, "changed": {"steps": [1, 2]}}]
+
+
+def test_data_lists_each_image_once_without_hidden_files_and_never_validates_on_training_images(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """`--data D --data D/a.png` counted a.png twice (and could hold out one copy while training on
+    the other); a Mac's `._a.png` resource fork was the fallback validation image, so the run
+    failed with "no usable validation images"; `--val` inside `--data` trained on it."""
+    from imgrestore.images import Picture, write_image
+    from imgrestore.training.data import list_images, split_holdout, training_and_validation_paths
+
+    rng = np.random.default_rng(0)
+    for name in ["img0", "img1", "img2", "img3"]:
+        write_image(tmp_path / "d" / f"{name}.png", Picture(color=rng.integers(0, 256, (40, 40, 3), np.uint8)))
+    (tmp_path / "d" / "._img0.png").write_bytes(b"\0\5\26\7 resource fork")
+    (tmp_path / "d" / ".cache").mkdir()
+    write_image(tmp_path / "d" / ".cache" / "thumb.png", Picture(color=np.zeros((40, 40, 3), np.uint8)))
+    (tmp_path / "d" / "aa_empty.png").write_bytes(b"")
+    found = list_images([tmp_path / "d", tmp_path / "d" / "img1.png", tmp_path / "d" / "." / "img2.png"])
+    assert [p.name for p in found] == ["aa_empty.png", "img0.png", "img1.png", "img2.png", "img3.png"]
+    kept, held = split_holdout(found, 0.0001)  # no name hashes that low: the fallback holds one out
+    assert len(held) == 1 and held[0].name != "aa_empty.png" and held[0] not in kept
+    train, validation = training_and_validation_paths({"data": [tmp_path / "d"], "val": [tmp_path / "d" / "img3.png"]})
+    assert [p.name for p in validation] == ["img3.png"] and "img3.png" not in [p.name for p in train]
+    assert "left out of training: 1 image(s)" in capsys.readouterr().err
+
+
+def test_a_broken_npz_set_is_explained(tmp_path: Path) -> None:
+    from imgrestore.training.image_sets import load_image_set
+
+    images = np.zeros((10, 8, 8), np.uint8)
+    np.savez(tmp_path / "labels_only.npz", labels=np.arange(10))
+    np.savez(tmp_path / "floats.npz", images=images.astype(np.float32) / 255, labels=np.arange(10))
+    np.savez(tmp_path / "onehot.npz", images=images, labels=np.eye(10))
+    for name, complaint in (("labels_only", "expected `images`"), ("floats", "must be N×H×W uint8"),
+                            ("onehot", "one integer class per image")):
+        with pytest.raises(ValueError, match=complaint):
+            load_image_set(tmp_path / f"{name}.npz")
+    with open(tmp_path / "UNLABELLED.NPZ", "wb") as stream:  # images only: enough for translate
+        np.savez(stream, images=images)
+    unlabelled = load_image_set(tmp_path / "UNLABELLED.NPZ")
+    assert len(unlabelled.train_images) + len(unlabelled.test_images) == 10
+    with pytest.raises(ValueError, match="no labels"):
+        unlabelled.classes

@@ -1,8 +1,9 @@
 """Training data: images from folders held in memory, random augmented patches, a held-out split.
 
-Images are kept as uint8 arrays (the training sets here are a few hundred MB at most once decoded),
-so a training step costs a crop and a copy, not a decode. That matters on CPU, where the same two
-cores do the decoding and the learning.
+Images are kept decoded as uint8 arrays, so a training step costs a crop and a copy, not a
+decode. That matters on CPU, where the same two cores do the decoding and the learning. It costs
+memory: 36 MB per 12-megapixel colour photo (the training sets here are a few hundred MB), so the
+total is printed when it passes a gigabyte.
 """
 
 from __future__ import annotations
@@ -11,21 +12,24 @@ import hashlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
 from imgrestore.images import IMAGE_SUFFIXES, ImageReadError, read_image, to_color_mode
 
 
+T = TypeVar("T")
 RUN_MARKER = ".imgrestore-run"
 """Written into every run folder: list_images skips the folders that hold it."""
 
 
 def list_images(folders: Iterable[str | Path]) -> list[Path]:
-    """All image files under the folders (recursively), sorted so runs are reproducible. Run
-    folders (those holding RUN_MARKER) are skipped: with `--out` inside `--data`, the sheets of
-    samples a run writes would otherwise become training images when it resumes."""
+    """All image files under the folders (recursively), sorted so runs are reproducible, each
+    once (`--data D --data D/a.png` does not count a.png twice). Hidden files and folders are
+    skipped (a folder copied from a Mac holds `._IMG_1.jpg` resource forks beside the photos),
+    and so are run folders (those holding RUN_MARKER): with `--out` inside `--data`, the sheets
+    of samples a run writes would otherwise become training images when it resumes."""
     found: list[Path] = []
     for folder in folders:
         folder = Path(folder)
@@ -37,19 +41,36 @@ def list_images(folders: Iterable[str | Path]) -> list[Path]:
         entries = list(folder.rglob("*"))
         runs = {entry.parent for entry in entries if entry.name == RUN_MARKER}
         found += [p for p in entries if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-                  and not runs.intersection(p.parents)]
-    return sorted(found)
+                  and not runs.intersection(p.parents)
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
+    unique: dict[Path, Path] = {}
+    for path in found:
+        unique.setdefault(path.resolve(), path)
+    return sorted(unique.values())
 
 
 def split_holdout(paths: Sequence[Path], fraction: float) -> tuple[list[Path], list[Path]]:
-    """Split by a hash of the file name: stable when files are added, no RNG state involved."""
+    """Split by a hash of the file name: stable when files are added, no RNG state involved.
+    When no name hashes below the fraction (a small set), the readable image whose hash is
+    lowest is held out: not the first name, which in a folder copied from a Mac may be junk,
+    and one that an added file displaces only if its hash is lower still."""
     if fraction <= 0:
         return list(paths), []
     held = [p for p in paths if _unit_hash(p.name) < fraction]
     kept = [p for p in paths if _unit_hash(p.name) >= fraction]
     if not held and len(kept) > 1:
-        held, kept = kept[:1], kept[1:]
+        chosen = next((p for p in sorted(kept, key=lambda p: _unit_hash(p.name)) if _readable(p)), None)
+        if chosen is not None:
+            held, kept = [chosen], [p for p in kept if p != chosen]
     return kept, held
+
+
+def _readable(path: Path) -> bool:
+    try:
+        read_image(path)
+    except ImageReadError:
+        return False
+    return True
 
 
 def training_and_validation_paths(options: dict, keep: Callable[[Path], bool] | None = None,
@@ -65,7 +86,14 @@ def training_and_validation_paths(options: dict, keep: Callable[[Path], bool] | 
     if found and not paths:
         raise ValueError(f"none of the {len(found)} images of --data is {kept_what}")
     if options.get("val"):
-        return paths, list_images(options["val"])
+        validation = list_images(options["val"])
+        held = {p.resolve() for p in validation}
+        training = [p for p in paths if p.resolve() not in held]
+        if training and len(training) < len(paths):  # all of them: the same images, as one image must
+            print(f"left out of training: {len(paths) - len(training)} image(s) of --data that are --val images",
+                  file=sys.stderr)
+            paths = training
+        return paths, validation
     if len(paths) == 1:  # nothing to hold out: one image cannot be both
         raise ValueError(f"--data holds one image ({paths[0]}): give validation images with --val "
                          "(the same image will do to watch the loss)")
@@ -89,19 +117,32 @@ def load_images(paths: Sequence[Path], mode: str | None, min_size: int = 0, role
     image) is named on stderr and skipped: one bad file among thousands must not stop a run.
     `role` names the images in the error raised when none is left."""
     images = []
-    for path in paths:
-        try:
-            picture = read_image(path)
-        except ImageReadError as error:
-            print(f"skipped {path}: {error}", file=sys.stderr)
-            continue
+    small = 0
+    for picture in read_each(paths, read_image):
         pixels = picture.color_8bit() if mode is None else to_color_mode(picture.color_8bit(), mode)
         if min(pixels.shape[:2]) >= min_size:
             images.append(np.ascontiguousarray(pixels))
+        else:
+            small += 1
+    if small and images:
+        print(f"skipped {small} {role} image(s) smaller than {min_size}px on a side", file=sys.stderr)
+    held = sum(image.nbytes for image in images)
+    if held > 1 << 30:
+        print(f"{role} images: {len(images)}, {held / (1 << 30):.1f} GB decoded in memory", file=sys.stderr)
     if not images:
         need = f" (need at least {min_size}px on each side)" if min_size else ""
         raise ValueError(f"no usable {role} images{need}")
     return images
+
+
+def read_each(paths: Sequence[Path], read: Callable[[Path], T]) -> Iterator[T]:
+    """`read(path)` of each path; a file that cannot be read (corrupt, truncated, not an image)
+    is named on stderr and skipped: one bad file among thousands must not stop a run."""
+    for path in paths:
+        try:
+            yield read(path)
+        except ImageReadError as error:
+            print(f"skipped {path}: {error}", file=sys.stderr)
 
 
 def validation_crops(images: Sequence[np.ndarray], size: int, multiple: int = 1, smallest: int = 16

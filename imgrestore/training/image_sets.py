@@ -35,6 +35,9 @@ class ImageSet:
 
     @property
     def classes(self) -> int:
+        """How many classes the labels name (what a classifier needs; an unlabelled set has none)."""
+        if self.train_labels.min(initial=0) < 0:
+            raise ValueError(f"{self.name} has no labels: a classifier needs an .npz with `labels`")
         return int(max(self.train_labels.max(), self.test_labels.max())) + 1
 
     @property
@@ -47,16 +50,26 @@ def load_image_set(path: str | Path) -> ImageSet:
     path = Path(path)
     if path.is_dir():
         return _read_idx_folder(path)
-    if path.suffix == ".npz":
+    if path.suffix.lower() == ".npz":
         return _split_npz(path)
     raise ValueError(f"{path}: expected an .npz file (images, labels) or a folder of idx files")
 
 
 def _split_npz(path: Path) -> ImageSet:
-    with np.load(path) as archive:
-        images, labels = archive["images"], archive["labels"]
-    if images.ndim != 3 or len(images) != len(labels):
-        raise ValueError(f"{path}: `images` must be N×H×W with one label each")
+    try:
+        with np.load(path) as archive:
+            if "images" not in archive.files:
+                raise ValueError(f"{path} holds {', '.join(archive.files) or 'nothing'}: expected `images` (N×H×W "
+                                 "uint8) and optionally `labels` (N integers)")
+            images = archive["images"]
+            labels = archive["labels"] if "labels" in archive.files else np.full(len(images), -1, np.int64)
+    except (OSError, EOFError) as error:  # not a zip, truncated
+        raise ValueError(f"{path}: not a readable .npz ({error})") from None
+    if images.ndim != 3 or images.dtype != np.uint8:
+        raise ValueError(f"{path}: `images` must be N×H×W uint8 (0..255), got {images.dtype} of shape {images.shape}")
+    if labels.ndim != 1 or len(images) != len(labels) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"{path}: `labels` must hold one integer class per image, got {labels.dtype} of shape "
+                         f"{labels.shape} for {len(images)} images")
     # mnist_10k is sorted by class: a seeded permutation makes both halves class-balanced
     order = np.random.default_rng(SPLIT_SEED).permutation(len(images))
     test_count = int(round(len(images) * TEST_FRACTION))

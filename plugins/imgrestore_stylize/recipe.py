@@ -22,7 +22,7 @@ from torch import nn
 
 from imgrestore.images import Picture, to_uint8, write_image
 from imgrestore.sampling import contact_sheet
-from imgrestore.training.data import PatchSampler, training_and_validation_paths
+from imgrestore.training.data import PatchSampler, read_each, training_and_validation_paths
 from imgrestore.training.recipe import Batch, Evaluation
 from imgrestore_stylize.images import as_batch, fit_long_side, read_rgb
 from imgrestore_stylize.losses import loss_weights, perceptual_loss
@@ -47,12 +47,14 @@ class StyleRecipe:
         crop = int(options.get("crop") or 128)
         if crop % SIZE_MULTIPLE:  # other sides come back larger than the crop
             raise ValueError(f"--crop must be a multiple of {SIZE_MULTIPLE} (got {crop})")
-        train = [to_uint8(fit_long_side(read_rgb(path), content_size)) for path in train_paths]
+        train = [to_uint8(fit_long_side(image, content_size)) for image in read_each(train_paths, read_rgb)]
         train = [image for image in train if min(image.shape[:2]) >= crop]
         if not train:
             raise ValueError(f"no training image has {crop} px on its short side at --content-size {content_size}")
         self.sampler = PatchSampler(train, crop, rotate=False)
-        self.validation = [fit_long_side(read_rgb(path), content_size) for path in validation_paths[:8]]
+        self.validation = [fit_long_side(image, content_size) for image in read_each(validation_paths[:8], read_rgb)]
+        if not self.validation:
+            raise ValueError("no usable validation images")
 
     def model_config(self) -> dict[str, Any]:
         return {"features": int(self.options.get("width") or 16), "blocks": int(self.options.get("blocks") or 5)}
