@@ -21,7 +21,7 @@ import numpy as np
 
 from imgrestore.atomic_files import remove_abandoned_temporaries, write_atomic
 from imgrestore.images import Picture, read_image, same_format, write_image
-from imgrestore.inference import TaskRunner
+from imgrestore.inference import TaskRunner, nothing_to_fill
 from imgrestore.jobs import Job
 from imgrestore.runtime import OnnxModel
 
@@ -81,7 +81,8 @@ class _Prepared:
     job: Job
     picture: Picture
     model: OnnxModel
-    inputs: dict[str, np.ndarray]
+    inputs: dict[str, np.ndarray] | None
+    """None: the task needs nothing done to this picture (TaskSpec.prepare)."""
 
 
 @dataclass
@@ -214,7 +215,7 @@ def run_jobs(
                 except Exception as error:
                     fail(job, _reason(error))
                     continue
-                if item.picture.mask is not None and not item.picture.mask.any():  # nothing to fill
+                if item.inputs is None or nothing_to_fill(item.picture):  # the input is the answer
                     if same_format(item.job.source, item.job.destination) and not options.strip_metadata:
                         submit_write(item, item.job.source)  # the file itself: a JPEG is not re-encoded
                     else:

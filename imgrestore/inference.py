@@ -38,6 +38,11 @@ def image_input(picture: Picture, info: ModelInfo) -> np.ndarray:
     return np.ascontiguousarray(color.transpose(2, 0, 1))
 
 
+def nothing_to_fill(picture: Picture) -> bool:
+    """A masked task's picture whose mask marks no pixel: the input is the answer."""
+    return picture.mask is not None and not picture.mask.any()
+
+
 class TaskRunner:
     """Holds a task, its options and the loaded models (one onnxruntime session per model)."""
 
@@ -129,7 +134,7 @@ class TaskRunner:
     def loaded(self) -> list[OnnxModel]:
         return list(self._models.values())
 
-    def prepare(self, picture: Picture | np.ndarray, model: OnnxModel) -> dict[str, np.ndarray]:
+    def prepare(self, picture: Picture | np.ndarray, model: OnnxModel) -> dict[str, np.ndarray] | None:
         """The model inputs of a picture, or of an N×dim latent batch for a task whose input is
         a latent vector (TaskSpec.inputs ("latent",))."""
         return self._prepare(picture, self.options, model.info)
@@ -204,7 +209,10 @@ class TaskRunner:
 
     def run_picture(self, picture: Picture, tile: int | None = None, ensemble: bool = False) -> Picture:
         model = self.model_for(picture)
-        return self.render(picture, model, self.prepare(picture, model), tile=tile, ensemble=ensemble)
+        inputs = self.prepare(picture, model)
+        if inputs is None or nothing_to_fill(picture):
+            return replace(picture, mask=None)
+        return self.render(picture, model, inputs, tile=tile, ensemble=ensemble)
 
     @staticmethod
     def _match_channels(color: np.ndarray, picture: Picture) -> np.ndarray:

@@ -16,11 +16,15 @@ def add_gaussian_noise(clean: np.ndarray, sigma: float, rng: np.random.Generator
     return np.clip(np.round(noisy), 0, 255).astype(np.uint8)
 
 
-# Median raw estimate (averaged over 20 Train400 gray crops and 10 Sun_Hays80 colour crops, i.e.
-# training data only) at each nominal sigma. Clipping to 0..255 removes part of strong noise, so
-# the raw estimate reads low at high sigma; the model was trained on the nominal sigma.
-_RAW_ESTIMATE = (0.0, 10.66, 15.24, 24.70, 33.42, 44.95, 52.10)
+# Median raw estimate at each nominal sigma, gray and colour (their patches differ: 49 values,
+# 147), measured by tools/calibrate_noise.py on crops of training data only (Train400 for gray,
+# Sun_Hays80 for colour). Clipping to 0..255 removes part of strong noise, so the raw estimate
+# reads low at high sigma; the model was trained on the nominal sigma.
 _NOMINAL_SIGMA = (0.0, 10.0, 15.0, 25.0, 35.0, 50.0, 60.0)
+_RAW_ESTIMATE = {
+    "gray": (4.13, 10.57, 15.64, 25.25, 34.37, 48.09, 55.53),
+    "color": (0.37, 9.58, 14.36, 23.46, 32.48, 44.6, 51.68),
+}
 
 
 def estimate_sigma(image: np.ndarray, calibrated: bool = True) -> float:
@@ -29,39 +33,51 @@ def estimate_sigma(image: np.ndarray, calibrated: bool = True) -> float:
     raw = estimate_sigma_raw(image)
     if not calibrated:
         return raw
-    if raw > _RAW_ESTIMATE[-1]:
-        slope = (_NOMINAL_SIGMA[-1] - _NOMINAL_SIGMA[-2]) / (_RAW_ESTIMATE[-1] - _RAW_ESTIMATE[-2])
-        return float(_NOMINAL_SIGMA[-1] + slope * (raw - _RAW_ESTIMATE[-1]))
-    return float(np.interp(raw, _RAW_ESTIMATE, _NOMINAL_SIGMA))
+    table = _RAW_ESTIMATE["color" if np.ndim(image) == 3 and np.shape(image)[2] > 1 else "gray"]
+    if raw > table[-1]:
+        slope = (_NOMINAL_SIGMA[-1] - _NOMINAL_SIGMA[-2]) / (table[-1] - table[-2])
+        return float(_NOMINAL_SIGMA[-1] + slope * (raw - table[-1]))
+    return float(np.interp(raw, table, _NOMINAL_SIGMA))
 
 
-MAX_PATCHES = 200_000
+MAX_VALUES = 200_000 * 49
+"""Patch values the estimate reads at most (200,000 gray patches, a third as many colour ones):
+~80 MB however large the photo."""
+SATURATED_SHARE = 0.25
+"""Patches with this share of pixels at 0 or 255 are left out: clipping removed their noise."""
 
 
 def estimate_sigma_raw(image: np.ndarray, patch: int = 7, stride: int = 3) -> float:
-    """Noise standard deviation of an H×W(×C) float image (same units as the image).
+    """Noise standard deviation of an H×W(×C) 8-bit-scale image (same units as the image).
 
     Chen, Zhu & Heng (ICCV 2015), "An Efficient Statistical Method for Image Noise Level
     Estimation": the covariance eigenvalues of image patches that belong to noise alone are the
     smallest ones and follow a known distribution, so the largest tail of eigenvalues whose mean
-    equals their median is taken as the noise variance. It is far less fooled by texture than the
-    wavelet median-absolute-deviation rule. Colour images are estimated per channel and averaged.
+    equals their median is taken as the noise variance. A colour patch holds all its channels
+    (7×7×3 values): the channels of real texture move together, noise does not, so texture stays
+    out of the tail. Estimated per channel and averaged, a textured clean photo read as sigma 20
+    and was blurred. Flat and clipped patches (sky burnt to white, black borders) hold no noise
+    to measure and are left out when enough others remain.
     """
     image = np.asarray(image, dtype=np.float64)
-    if image.ndim == 3:
-        return float(np.mean([estimate_sigma_raw(image[..., c], patch, stride) for c in range(image.shape[2])]))
-    height, width = image.shape
+    if image.ndim == 2:
+        image = image[:, :, None]
+    height, width, channels = image.shape
     if height < patch or width < patch:
         return 0.0
     # keep the patch matrix bounded on large photos: the estimate needs ~1e5 patches, not 1e7
-    stride = max(stride, int(np.ceil(np.sqrt(height * width / MAX_PATCHES))))
-    windows = np.lib.stride_tricks.sliding_window_view(image, (patch, patch))[::stride, ::stride]
-    vectors = windows.reshape(-1, patch * patch)
+    most_patches = MAX_VALUES // (channels * patch * patch)
+    stride = max(stride, int(np.ceil(np.sqrt(height * width / most_patches))))
+    windows = np.lib.stride_tricks.sliding_window_view(image, (patch, patch), axis=(0, 1))[::stride, ::stride]
+    vectors = windows.reshape(-1, channels * patch * patch)
+    informative = (((vectors <= 0) | (vectors >= 255)).mean(axis=1) < SATURATED_SHARE) & (vectors.std(axis=1) > 0)
+    if informative.sum() >= 4 * vectors.shape[1]:
+        vectors = vectors[informative]
     vectors = vectors - vectors.mean(axis=0, keepdims=True)
     covariance = vectors.T @ vectors / max(len(vectors) - 1, 1)
     eigenvalues = np.sort(np.clip(np.linalg.eigvalsh(covariance), 0, None))
     for count in range(len(eigenvalues), 0, -1):
         tail = eigenvalues[:count]
-        if tail.mean() <= np.median(tail) * 1.0 + 1e-12 or count == 1:
+        if tail.mean() <= np.median(tail) + 1e-12 or count == 1:
             return float(np.sqrt(tail.mean()))
     return float(np.sqrt(eigenvalues[0]))

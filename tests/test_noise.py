@@ -30,3 +30,24 @@ def test_large_image_is_subsampled_not_copied(coffee: np.ndarray) -> None:
     big = np.tile(coffee, (8, 8, 1))  # 3200×4800
     noisy = add_gaussian_noise(big, 20, np.random.default_rng(0))
     assert abs(estimate_sigma(noisy.astype(np.float64)) - 20) < 3
+
+
+@pytest.mark.parametrize("name", ["astronaut", "coffee", "chelsea"])
+def test_texture_of_a_clean_colour_photo_is_not_taken_for_noise(name: str) -> None:
+    """Estimated channel by channel, clean textured photos read sigma 10-20 and were blurred."""
+    from skimage import data
+
+    clean = getattr(data, name)()
+    assert estimate_sigma(clean.astype(np.float64)) < 3
+    noisy = add_gaussian_noise(clean, 5, np.random.default_rng(5))
+    assert abs(estimate_sigma(noisy.astype(np.float64)) - 5) < 1.5
+
+
+def test_clipped_and_flat_areas_do_not_hide_the_noise(astronaut: np.ndarray) -> None:
+    """Black bars (letterboxing, a scan's border) held no noise and pulled the estimate to half."""
+    framed = np.zeros((512, 900, 3), np.uint8)
+    framed[:, 194:706] = astronaut
+    noisy = add_gaussian_noise(framed, 25, np.random.default_rng(0))
+    noisy[:, :194] = 0
+    noisy[:, 706:] = 0
+    assert abs(estimate_sigma(noisy.astype(np.float64)) - 25) <= 0.15 * 25

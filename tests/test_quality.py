@@ -86,3 +86,30 @@ def test_sixteen_bit_input_matches_eight_bit_quality() -> None:
     out16 = imgrestore.run("denoise", noisy.astype(np.uint16) * 257, sigma=25)
     assert out16.dtype == np.uint16
     assert abs(psnr(out16 / 257.0, clean) - psnr(out8, clean)) < 0.05
+
+
+def test_a_clean_photo_comes_back_as_it_is(tmp_path) -> None:
+    """The blind estimate of a clean photo is below half a level: nothing to remove. (At sigma 0
+    the colour network shifted saturated colours by up to 26 levels.) `--sigma 0` likewise; and a
+    JPEG comes back byte for byte."""
+    from imgrestore.cli import cli
+    from click.testing import CliRunner
+    from imgrestore.images import Picture, write_image
+
+    clean = _photos()["ihc"]
+    assert np.array_equal(imgrestore.run("denoise", clean), clean)
+    assert np.array_equal(imgrestore.run("denoise", clean, sigma=0), clean)
+    write_image(tmp_path / "in" / "a.jpg", Picture(color=clean), quality=90)
+    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "in"), str(tmp_path / "out"), "--sigma", "0"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "a.jpg").read_bytes() == (tmp_path / "in" / "a.jpg").read_bytes()
+
+
+def test_a_gray_photo_stored_as_rgb_goes_to_the_gray_model() -> None:
+    """It went to the colour model: 2-5 dB worse, and colour appeared in a gray photo."""
+    clean = cv2.cvtColor(_photos()["motorcycle"], cv2.COLOR_RGB2GRAY)
+    noisy = add_gaussian_noise(clean, 25, np.random.default_rng(0))
+    as_rgb = imgrestore.run("denoise", np.dstack([noisy] * 3), sigma=25)
+    assert as_rgb.shape == (*clean.shape, 3)
+    assert np.array_equal(as_rgb[..., 0], as_rgb[..., 1]) and np.array_equal(as_rgb[..., 1], as_rgb[..., 2])
+    assert np.abs(as_rgb[..., 0].astype(int) - imgrestore.run("denoise", noisy, sigma=25)).max() <= 1

@@ -37,7 +37,8 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
                     type=FiniteRange(0, 255),
                     default=None,
                     help="Noise standard deviation on the 0..255 scale (also for 16-bit images). "
-                    "Default: estimated per image (Chen et al. 2015 patch-PCA estimator).",
+                    "Default: estimated per image (Chen et al. 2015 patch-PCA estimator). Below 0.5 the "
+                    "image comes back as it is.",
                 ),
             ),
             model_factory="imgrestore_denoise.model:build",
