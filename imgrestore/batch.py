@@ -20,7 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from imgrestore.atomic_files import remove_abandoned_temporaries, write_atomic
-from imgrestore.images import Picture, read_image, same_format, write_image
+from imgrestore.images import Picture, check_encodable, read_image, same_format, write_image
 from imgrestore.inference import TaskRunner, nothing_to_fill
 from imgrestore.jobs import Job
 from imgrestore.runtime import OnnxModel
@@ -141,6 +141,7 @@ def run_jobs(
     def load(job: Job) -> _Prepared:
         picture = runner.with_companions(read_image(job.source), job.name, job.source)
         model = runner.model_for(picture)
+        check_encodable(job.destination, *(side * model.info.scale for side in picture.size))
         return _Prepared(job, picture, model, runner.prepare(picture, model))
 
     def save(item: _Prepared, output: np.ndarray | Picture | Path) -> None:

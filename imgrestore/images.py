@@ -43,6 +43,19 @@ def same_format(first: Path, second: Path) -> bool:
     return normal(first) == normal(second)
 
 
+LARGEST_SIDE = {".webp": 16383, ".jpg": 65500, ".jpeg": 65500}
+"""The longest side each encoder writes (WebP's format limit; libjpeg's)."""
+
+
+def check_encodable(path: Path, height: int, width: int) -> None:
+    """Raise ValueError when `path`'s format cannot hold an image this large: said before the
+    work, not by an OpenCV error after it."""
+    largest = LARGEST_SIDE.get(path.suffix.lower())
+    if largest is not None and max(height, width) > largest:
+        raise ValueError(f"the output would be {width}×{height}, over the {largest}-pixel side a "
+                         f"{path.suffix.lstrip('.').upper()} can hold: use --format png or tif")
+
+
 def lossy_output(path: Path) -> bool:
     """Whether writing to `path` re-encodes with loss (JPEG; WebP as we write it)."""
     return path.suffix.lower() in {".jpg", ".jpeg", ".webp"}

@@ -30,9 +30,12 @@ def mask_input(picture: Picture) -> np.ndarray:
 
 def image_input(picture: Picture, info: ModelInfo) -> np.ndarray:
     """The picture's colour as the model's C×H×W float32 input (gray <-> RGB converted as needed;
-    a model of any channel count, `channels` 0, gets the picture's own)."""
+    a model of any channel count, `channels` 0, gets the picture's own). Under fully transparent
+    pixels the colour of the nearby visible ones is put (see visible_colour_under_transparency)."""
     mode = "gray" if info.channels == 1 else "rgb"
     color = picture.color_float()
+    if picture.alpha is not None and picture.mask is None:
+        color = visible_colour_under_transparency(color, picture.alpha)
     if info.channels and color.shape[2] != info.channels:
         color = to_color_mode(color, mode)
     return np.ascontiguousarray(color.transpose(2, 0, 1))
@@ -41,6 +44,30 @@ def image_input(picture: Picture, info: ModelInfo) -> np.ndarray:
 def nothing_to_fill(picture: Picture) -> bool:
     """A masked task's picture whose mask marks no pixel: the input is the answer."""
     return picture.mask is not None and not picture.mask.any()
+
+
+HIDDEN_COLOUR_REACH = 8.0
+"""Gaussian sigma (pixels) over which visible colour spreads under transparent pixels: beyond the
+reach of the networks' kernels at the edge that matters."""
+
+
+def visible_colour_under_transparency(color: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """H×W×C float colour with each fully transparent pixel replaced by the alpha-weighted mean
+    colour around it. What an exporter stores under alpha 0 (often black) is invisible, but a
+    network mixes neighbours: an upscaled white logo on transparency came out with dark fringes
+    (visible pixels as dark as 161 instead of 255). Pixels with no visible colour nearby keep
+    theirs."""
+    hidden = alpha == 0
+    if not hidden.any() or hidden.all():
+        return color
+    weight = (alpha.astype(np.float32) / float(np.iinfo(alpha.dtype).max))
+    spread = cv2.GaussianBlur(weight, (0, 0), HIDDEN_COLOUR_REACH)
+    weighted = cv2.GaussianBlur(np.ascontiguousarray(color * weight[:, :, None]), (0, 0), HIDDEN_COLOUR_REACH)
+    weighted = weighted.reshape(color.shape)
+    reached = hidden & (spread > 1e-4)
+    filled = color.copy()
+    filled[reached] = weighted[reached] / spread[reached][:, None]
+    return filled
 
 
 class TaskRunner:

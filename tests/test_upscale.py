@@ -154,3 +154,36 @@ def test_shipped_x4_beats_bicubic_by_a_decibel() -> None:
     gain = psnr(rgb_to_y(ours)[border:-border, border:-border], reference) - psnr(
         rgb_to_y(bicubic)[border:-border, border:-border], reference)
     assert gain >= 1.0, f"only {gain:.2f} dB above bicubic"
+
+
+def test_colour_hidden_under_transparency_does_not_fringe_the_edges() -> None:
+    """Exporters often store black under alpha 0; the network mixed it into the edge of a white
+    logo (visible pixels as dark as 161)."""
+    import imgrestore
+
+    yy, xx = np.mgrid[:64, :64]
+    alpha = (np.clip(20 - np.hypot(yy - 32, xx - 32), 0, 1) * 255).astype(np.uint8)
+    logo = np.zeros((64, 64, 4), np.uint8)
+    logo[..., :3] = 255
+    logo[..., 3] = alpha
+    logo[alpha == 0, :3] = 0
+    out = imgrestore.run("upscale", logo, scale=2)
+    visible = out[..., 3] >= 128
+    assert out[visible, :3].min() >= 250
+
+
+def test_an_output_too_large_for_its_format_fails_before_inference(tmp_path, monkeypatch) -> None:
+    """A 4200-px-wide WebP enlarged ×4 (16800 px, over WebP's 16383) ran the whole model, then
+    failed with OpenCV's "could not encode"."""
+    from click.testing import CliRunner
+
+    from imgrestore.cli import cli
+    from imgrestore.images import Picture, write_image
+    from imgrestore.runtime import OnnxModel
+
+    write_image(tmp_path / "in" / "wide.webp", Picture(color=np.zeros((4, 4100, 3), np.uint8)), quality=90)
+    runs = []
+    monkeypatch.setattr(OnnxModel, "run", lambda self, batch: runs.append(1))
+    result = CliRunner().invoke(cli, ["upscale", str(tmp_path / "in"), str(tmp_path / "out"), "--scale", "4"])
+    assert result.exit_code == 1 and "16400×16, over the 16383-pixel side a WEBP can hold" in result.output
+    assert "--format png" in result.output and not runs
