@@ -68,9 +68,10 @@ def machine() -> dict[str, Any]:
             "providers": onnxruntime.get_available_providers()}
 
 
-def save(name: str, payload: dict[str, Any]) -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}.json"
+def save(name: str, payload: dict[str, Any], folder: Path = RESULTS) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
     path.write_text(json.dumps({"machine": machine(), **payload}, indent=2) + "\n")
-    print(f"results written to {path.relative_to(REPO)}")
+    shown = path.relative_to(REPO) if path.resolve().is_relative_to(REPO) else path
+    print(f"results written to {shown}")
     return path

@@ -122,7 +122,8 @@ def main() -> None:
                         help="where optimised images are kept between runs (same settings: reused)")
     parser.add_argument("--optimize-only", action="store_true",
                         help="only fill the cache of optimised images (needs no shipped network)")
-    parser.add_argument("--model-dir", type=Path, default=None, help="stylize-<style>.onnx files to use instead of the shipped ones")
+    parser.add_argument("--model-dir", type=Path, default=None,
+                        help="stylize-<style>.onnx files to use instead of the shipped ones (results are written there)")
     args = parser.parse_args()
 
     root = data_root()
@@ -205,8 +206,10 @@ def main() -> None:
     width = max(len(row) for row in sheet_rows)
     blank = np.full((SHEET_SIDE, SHEET_SIDE, 3), 255, np.uint8)
     tiles = [tile for row in sheet_rows for tile in row + [blank] * (width - len(row))]
-    write_image(RESULTS / "stylize_sheet.png", Picture(color=contact_sheet(np.stack(tiles), width)))
-    save("stylize_quality", results)
+    # other networks' scores (--model-dir) go beside them: the shipped results stay what they are
+    folder = args.model_dir if args.model_dir else RESULTS
+    write_image(folder / "stylize_sheet.png", Picture(color=contact_sheet(np.stack(tiles), width)))
+    save("stylize_quality", results, folder)
 
 
 def speed_against_optimization(perceptual, photo: np.ndarray, network, args: argparse.Namespace) -> dict:
