@@ -72,6 +72,6 @@ def save(name: str, payload: dict[str, Any], folder: Path = RESULTS) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
     path.write_text(json.dumps({"machine": machine(), **payload}, indent=2) + "\n")
-    shown = path.relative_to(REPO) if path.resolve().is_relative_to(REPO) else path
+    shown = path.resolve().relative_to(REPO) if path.resolve().is_relative_to(REPO) else path
     print(f"results written to {shown}")
     return path
