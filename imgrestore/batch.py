@@ -20,7 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from imgrestore.atomic_files import remove_abandoned_temporaries, write_atomic
-from imgrestore.images import Picture, check_encodable, read_image, same_format, write_image
+from imgrestore.images import Picture, check_encodable, read_image, same_format, stored_upright, write_image
 from imgrestore.inference import TaskRunner, nothing_to_fill
 from imgrestore.jobs import Job
 from imgrestore.runtime import OnnxModel
@@ -145,11 +145,15 @@ def run_jobs(
         return _Prepared(job, picture, model, runner.prepare(picture, model))
 
     def save(item: _Prepared, output: np.ndarray | Picture | Path) -> None:
-        """Write a model output, a finished picture, or (a Path) that file's bytes unchanged."""
+        """Write a model output, a finished picture, or (a Path) that file's bytes unchanged when
+        they are stored upright."""
         try:
-            if isinstance(output, Path):
-                write_atomic(item.job.destination, output.read_bytes())
+            data = output.read_bytes() if isinstance(output, Path) else None
+            if data is not None and stored_upright(data):
+                write_atomic(item.job.destination, data)
             else:
+                if data is not None:  # a file stored on its side: written upright, like every output
+                    output = replace(item.picture, mask=None)
                 result = output if isinstance(output, Picture) else runner.finish(output, item.picture)
                 if options.strip_metadata:
                     result = replace(result, metadata=None)

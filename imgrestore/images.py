@@ -56,6 +56,12 @@ def check_encodable(path: Path, height: int, width: int) -> None:
                          f"{path.suffix.lstrip('.').upper()} can hold: use --format png or tif")
 
 
+def stored_upright(data: bytes) -> bool:
+    """Whether an encoded file's pixels are stored the way they are shown (no EXIF turn): such a
+    file can be passed through as it is; another must be written upright, as every output is."""
+    return read_header(data).orientation in (None, 1)
+
+
 def lossy_output(path: Path) -> bool:
     """Whether writing to `path` re-encodes with loss (JPEG; WebP as we write it)."""
     return path.suffix.lower() in {".jpg", ".jpeg", ".webp"}
