@@ -145,16 +145,20 @@ def run_jobs(
         return _Prepared(job, picture, model, runner.prepare(picture, model))
 
     def save(item: _Prepared, output: np.ndarray | Picture | Path) -> None:
-        """Write a model output, a finished picture, or (a Path) that file's bytes unchanged when
-        they are stored upright."""
+        """Write a model output, a finished picture, or (a Path: the input is the answer) that
+        file's bytes unchanged, unless it is stored on its side: then it is written upright,
+        like every output."""
         try:
-            data = output.read_bytes() if isinstance(output, Path) else None
-            if data is not None and stored_upright(data):
-                write_atomic(item.job.destination, data)
-            else:
-                if data is not None:  # a file stored on its side: written upright, like every output
-                    output = replace(item.picture, mask=None)
+            result = None
+            if not isinstance(output, Path):
                 result = output if isinstance(output, Picture) else runner.finish(output, item.picture)
+            else:
+                data = output.read_bytes()
+                if stored_upright(data):
+                    write_atomic(item.job.destination, data)
+                else:
+                    result = replace(item.picture, mask=None)
+            if result is not None:
                 if options.strip_metadata:
                     result = replace(result, metadata=None)
                 write_image(item.job.destination, result, quality=options.quality)

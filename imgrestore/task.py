@@ -46,8 +46,9 @@ class TaskSpec:
     """(picture: Picture, options: dict, info: ModelInfo) -> dict[input name, numpy array]:
     the model inputs of one image, without batch axis (images C×H×W float32, scalars shape (k,)),
     or None when the image needs nothing done (a denoiser given a noise-free photo): the input
-    comes back as it is, the file itself where the format allows. A task whose input is a latent vector gets (latents: N×dim float32, options, info) instead
-    and returns batched inputs: the core draws the latents from --seed (imgrestore.sampling)."""
+    comes back as it is, the file itself where the format allows. A task whose input is a latent
+    vector gets (latents: N×dim float32, options, info) instead and returns batched inputs: the
+    core draws the latents from --seed (imgrestore.sampling)."""
 
     model_name: str | Callable[..., str] | None = None
     """(name: str, options: dict) -> the shipped model that `--model NAME` means, when the task's
