@@ -172,6 +172,21 @@ def _ready_runner(spec: TaskSpec, values: dict[str, Any]) -> TaskRunner:
     return runner
 
 
+def _note_small_tile(runner: TaskRunner, tile: int | None) -> None:
+    """Say so when `--tile` is below what the model's overlap allows: it is raised, and a user
+    who chose it to bound memory should know the tiles are larger than asked."""
+    from imgrestore.runtime import OnnxModel
+
+    model = runner.loaded[0] if runner.loaded else None
+    if tile is None or not isinstance(model, OnnxModel):  # an engine (stylize --method optimize) does not tile
+        return
+    smallest = model.smallest_tile()
+    if tile < smallest:
+        click.echo(f"note: --tile {tile} is below the smallest tile of {model.path.name} ({smallest} px: two overlaps of "
+                   f"four times its {model.info.receptive_radius}-pixel receptive radius, and a core); using {smallest}",
+                   err=True)
+
+
 def _run_inference(spec: TaskSpec, values: dict[str, Any]) -> None:
     from imgrestore.batch import BatchOptions, print_failures, run_jobs, write_report
     from imgrestore.jobs import plan_many
@@ -185,6 +200,7 @@ def _run_inference(spec: TaskSpec, values: dict[str, Any]) -> None:
     except (FileNotFoundError, ValueError) as error:
         raise click.UsageError(str(error)) from None
     runner = _ready_runner(spec, values)
+    _note_small_tile(runner, values["tile"])
     if runner.masks is not None:
         from imgrestore.images import lossy_output
 

@@ -209,6 +209,17 @@ class OnnxModel:
         multiple = self.info.size_multiple
         return -(-max(8, 2 * multiple) // multiple) * multiple
 
+    def tile_overlap(self) -> int:
+        """Overlap of neighbouring tiles: four receptive radii (imgrestore.tiling says why), on the
+        model's pixel grid."""
+        multiple = self.info.size_multiple
+        return -(-4 * self.info.receptive_radius // multiple) * multiple
+
+    def smallest_tile(self) -> int:
+        """The smallest tile side that leaves each tile a core of its own beside the two overlaps;
+        a smaller `--tile` is raised to it (and the command says so)."""
+        return 2 * self.tile_overlap() + self.info.size_multiple
+
     def run(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         """Run a batch (every input with a leading batch axis); spatial inputs are padded to the
         model's size multiple here and the output cropped back, so callers never think about it."""
@@ -282,8 +293,8 @@ class OnnxModel:
         multiple = self.info.size_multiple
         inputs = {k: pad_to_multiple(v[None], multiple)[0] if k in spatial else v for k, v in inputs.items()}
         padded_height, padded_width = inputs[spatial[0]].shape[1:]
-        overlap = -(-4 * self.info.receptive_radius // multiple) * multiple
-        tile = max(tile // multiple * multiple, 2 * overlap + multiple)
+        overlap = self.tile_overlap()
+        tile = max(tile // multiple * multiple, self.smallest_tile())
         if self.provider == "CPUExecutionProvider":
             batch_size = max(1, min(batch_size, DEFAULT_TILE["CPUExecutionProvider"] ** 2 // tile**2))
         scale = self.info.scale

@@ -57,3 +57,23 @@ def test_unknown_model_name_is_one_clear_error_before_the_batch(tmp_path, astron
     assert result.exit_code == 2 and result.output.count("no shipped model named 'nope'") == 1
     assert "(denoise models: denoise-color, denoise-gray)" in result.output  # only this task's names
     assert not (tmp_path / "out").exists()
+
+
+def test_a_tile_below_the_models_smallest_is_raised_and_said(tmp_path, astronaut) -> None:
+    """--tile bounds memory: when the model's overlap forces larger tiles, the user is told the
+    size actually used, and the result is the untiled one."""
+    from imgrestore.images import Picture, read_image, write_image
+
+    write_image(tmp_path / "a.png", Picture(color=astronaut[:256, :256]))
+    runs = {}
+    for tile in ("64", None):
+        out = tmp_path / f"out-{tile}.png"
+        result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "a.png"), str(out), "--sigma", "15",
+                                          *(["--tile", tile] if tile else [])])
+        assert result.exit_code == 0, result.output
+        runs[tile] = (result.output, read_image(out).color.astype(int))
+    assert "note: --tile 64 is below the smallest tile of color.onnx" in runs["64"][0]
+    smallest = int(runs["64"][0].split("using ")[1].split()[0])
+    assert 64 < smallest < 256  # really tiled, with the raised size
+    assert "--tile" not in runs[None][0]
+    assert abs(runs["64"][1] - runs[None][1]).max() <= 1
