@@ -538,3 +538,55 @@ def test_a_broken_npz_set_is_explained(tmp_path: Path) -> None:
     assert len(unlabelled.train_images) + len(unlabelled.test_images) == 10
     with pytest.raises(ValueError, match="no labels"):
         unlabelled.classes
+
+
+def test_a_set_larger_than_the_memory_budget_is_memory_mapped_from_a_decode_cache(
+        tmp_path: Path, training_folder: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """Thousands of 12 MP photos decode to more than memory holds: past the budget, each image is
+    decoded once into the cache and memory-mapped; the pixels are the same, a second run decodes
+    nothing, an edited file is decoded again, and a training run on the mapped set learns."""
+    from imgrestore.training import data, image_cache
+    from imgrestore.training.data import PatchSampler, list_images, load_images
+
+    paths = list_images([training_folder])
+    monkeypatch.setenv(image_cache.CACHE_VARIABLE, str(tmp_path / "cache"))
+    monkeypatch.setenv(image_cache.MEMORY_VARIABLE, "1T")
+    in_memory = load_images(paths, "gray")
+    assert not any(isinstance(image, np.memmap) for image in in_memory) and not (tmp_path / "cache").exists()
+
+    monkeypatch.setenv(image_cache.MEMORY_VARIABLE, "1K")
+    mapped = load_images(paths, "gray")
+    assert "memory-mapped" in capsys.readouterr().err
+    assert all(isinstance(image, np.memmap) for image in mapped)
+    assert all(np.array_equal(a, b) for a, b in zip(in_memory, mapped))
+    assert len(list((tmp_path / "cache").glob("*.npy"))) == len(paths)
+    assert PatchSampler(mapped, 16).sample(np.random.default_rng(0), 4).shape == (4, 1, 16, 16)
+
+    decoded = []
+    real_read = data.read_image
+    monkeypatch.setattr(data, "read_image", lambda path: decoded.append(path) or real_read(path))
+    load_images(paths, "gray")
+    assert decoded == []  # all from the cache
+    edited = paths[0]
+    os.utime(edited, ns=(edited.stat().st_atime_ns, edited.stat().st_mtime_ns + 10**9))
+    load_images(paths, "gray")
+    assert decoded == [edited]
+
+    _train(tmp_path / "run", training_folder, 6)
+    rows = _log(tmp_path / "run")
+    assert len(rows) >= 1 and all(np.isfinite(float(r["loss"])) for r in rows)
+
+
+def test_the_memory_budget_and_the_cache_disk_are_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from imgrestore.training import image_cache
+
+    for text, expected in (("8G", 8 << 30), ("512M", 512 << 20), ("1000", 1000), ("1.5GiB", 1.5 * (1 << 30))):
+        monkeypatch.setenv(image_cache.MEMORY_VARIABLE, text)
+        assert image_cache.memory_budget() == expected
+    monkeypatch.setenv(image_cache.MEMORY_VARIABLE, "lots")
+    with pytest.raises(ValueError, match="IMGRESTORE_TRAIN_MEMORY='lots'"):
+        image_cache.memory_budget()
+    monkeypatch.delenv(image_cache.MEMORY_VARIABLE)
+    assert 0 < image_cache.memory_budget() < float("inf")  # half of what this machine has free
+    with pytest.raises(ValueError, match="has only .* GB free"):
+        image_cache.check_cache_space(tmp_path / "cache", 1 << 60)

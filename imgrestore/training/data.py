@@ -3,7 +3,8 @@
 Images are kept decoded as uint8 arrays, so a training step costs a crop and a copy, not a
 decode. That matters on CPU, where the same two cores do the decoding and the learning. It costs
 memory: 36 MB per 12-megapixel colour photo (the training sets here are a few hundred MB), so the
-total is printed when it passes a gigabyte.
+total is printed when it passes a gigabyte, and a set larger than half the available memory is
+memory-mapped from a decode cache instead (imgrestore.training.image_cache).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 import numpy as np
 
 from imgrestore.images import IMAGE_SUFFIXES, ImageReadError, read_image, to_color_mode
+from imgrestore.training import image_cache
 
 
 T = TypeVar("T")
@@ -115,18 +117,36 @@ def load_images(paths: Sequence[Path], mode: str | None, min_size: int = 0, role
     """Decode to H×W×C uint8 in `mode` ("gray" or "rgb"; None keeps each file's own channels);
     smaller than `min_size` is skipped. A file that cannot be read (corrupt, truncated, not an
     image) is named on stderr and skipped: one bad file among thousands must not stop a run.
-    `role` names the images in the error raised when none is left."""
+    `role` names the images in the error raised when none is left. A set larger than the memory
+    budget comes back memory-mapped from the decode cache (imgrestore.training.image_cache)."""
+    budget = image_cache.memory_budget()
+    needed = image_cache.estimated_bytes(paths, mode) if budget != float("inf") else 0
+    folder = None
+    if needed > budget:
+        folder = image_cache.cache_folder()
+        image_cache.check_cache_space(folder, needed)
+        image_cache.announce(len(paths), needed, budget, folder, role)
+
+    def decode(path: Path) -> np.ndarray:
+        if folder is not None:
+            found = image_cache.cached(path, mode, folder)
+            if found is not None:
+                return found
+        picture = read_image(path)
+        pixels = picture.color_8bit() if mode is None else to_color_mode(picture.color_8bit(), mode)
+        pixels = np.ascontiguousarray(pixels)
+        return pixels if folder is None else image_cache.store(path, mode, folder, pixels)
+
     images = []
     small = 0
-    for picture in read_each(paths, read_image):
-        pixels = picture.color_8bit() if mode is None else to_color_mode(picture.color_8bit(), mode)
+    for pixels in read_each(paths, decode):
         if min(pixels.shape[:2]) >= min_size:
-            images.append(np.ascontiguousarray(pixels))
+            images.append(pixels)
         else:
             small += 1
     if small and images:
         print(f"skipped {small} {role} image(s) smaller than {min_size}px on a side", file=sys.stderr)
-    held = sum(image.nbytes for image in images)
+    held = sum(image.nbytes for image in images if not isinstance(image, np.memmap))
     if held > 1 << 30:
         print(f"{role} images: {len(images)}, {held / (1 << 30):.1f} GB decoded in memory", file=sys.stderr)
     if not images:
