@@ -377,6 +377,7 @@ def _train_command(spec: TaskSpec) -> click.Command:
     def callback(**values: Any) -> None:
         from imgrestore.task import resolve
         from imgrestore.training.checkpoint import CheckpointError
+        from imgrestore.training.data import SPLIT_RECORD_NAME, recorded_split
         from imgrestore.training.trainer import TrainConfig, train
 
         try:
@@ -386,8 +387,13 @@ def _train_command(spec: TaskSpec) -> click.Command:
         task_options = {p.name: values[p.name] for p in spec.train_options}
         recipe_options = {"data": list(values["data"]), "val": list(values["val"]) or None,
                           "val_fraction": values["val_fraction"], **task_options}
+        out = Path(values["out"])
+        # a fresh run records its held-out split, a resumed one keeps it; a folder that holds
+        # another run (refused below, without --resume) is left untouched
+        record = out / SPLIT_RECORD_NAME if values["resume"] or not (out / "last.safetensors").exists() else None
         try:
-            recipe = resolve(spec.recipe)(recipe_options)
+            with recorded_split(record):
+                recipe = resolve(spec.recipe)(recipe_options)
         except (ValueError, FileNotFoundError) as error:  # no data, a bad option: one clear line
             raise click.ClickException(str(error)) from None
         # what the command line leaves unset comes from the recipe's own defaults, then the trainer's

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -590,3 +591,32 @@ def test_the_memory_budget_and_the_cache_disk_are_checked(tmp_path: Path, monkey
     assert 0 < image_cache.memory_budget() < float("inf")  # half of what this machine has free
     with pytest.raises(ValueError, match="has only .* GB free"):
         image_cache.check_cache_space(tmp_path / "cache", 1 << 60)
+
+
+def test_a_resumed_run_validates_on_the_images_it_held_out_even_when_files_are_added(
+        tmp_path: Path, training_folder: Path) -> None:
+    """The fallback image of a small set moved into training when an added file hashed lower,
+    and added files that hash below the fraction joined validation: `best` then compared scores
+    on different sets. The split is recorded in the run folder and a resumed run keeps it."""
+    import shutil
+
+    from imgrestore.training.data import SPLIT_RECORD_NAME, _unit_hash, list_images, recorded_split, split_holdout
+
+    data = tmp_path / "data"
+    shutil.copytree(training_folder, data)
+    _train(tmp_path / "run", data, 3, "--val-fraction", "0.0001")
+    record = tmp_path / "run" / SPLIT_RECORD_NAME
+    held_before = json.loads(record.read_text())["held_out"]
+    assert len(held_before) == 1 and Path(held_before[0]).parent == data.resolve()
+    lowest = min(_unit_hash(p.name) for p in list_images([data]))
+    newcomer = next(f"new{i}.png" for i in range(10**6) if _unit_hash(f"new{i}.png") < min(lowest, 0.0001))
+    shutil.copy(data / "camera.png", data / newcomer)
+    assert split_holdout(list_images([data]), 0.0001)[1] == [data / newcomer]  # unrecorded, the newcomer would validate
+    with recorded_split(record):
+        kept, held = split_holdout(list_images([data]), 0.0001)
+    assert [str(p.resolve()) for p in held] == held_before and data / newcomer in kept
+    _train(tmp_path / "run", data, 6, "--val-fraction", "0.0001", "--resume")
+    assert json.loads(record.read_text())["held_out"] == held_before
+    record.write_text("{not json")
+    with recorded_split(record), pytest.raises(ValueError, match="delete it to hold out a new validation split"):
+        split_holdout(list_images([data]), 0.0001)

@@ -10,13 +10,17 @@ memory-mapped from a decode cache instead (imgrestore.training.image_cache).
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
+from imgrestore.atomic_files import write_atomic
 from imgrestore.images import IMAGE_SUFFIXES, ImageReadError, read_image, to_color_mode
 from imgrestore.training import image_cache
 
@@ -51,13 +55,59 @@ def list_images(folders: Iterable[str | Path]) -> list[Path]:
     return sorted(unique.values())
 
 
+_SPLIT_RECORD: ContextVar[Path | None] = ContextVar("split_record", default=None)
+SPLIT_RECORD_NAME = "validation_split.json"
+
+
+@contextmanager
+def recorded_split(record: Path | None) -> Iterator[None]:
+    """Within this block, held-out splits are kept in (and, on resume, taken from) `record`: the
+    run's validation images stay the same across sessions even when files are added to --data,
+    so validation scores stay comparable and `best` is the best on one set. Without it, a
+    small set's fallback image (split_holdout) could move into training when a file with a lower
+    hash is added, and the hash rule would move new files into validation."""
+    token = _SPLIT_RECORD.set(record)
+    try:
+        yield
+    finally:
+        _SPLIT_RECORD.reset(token)
+
+
 def split_holdout(paths: Sequence[Path], fraction: float) -> tuple[list[Path], list[Path]]:
+    """The images held out for validation, and the rest. Inside `recorded_split`, those the run
+    held out before are held out again; otherwise `hash_holdout` chooses."""
+    if fraction <= 0:
+        return list(paths), []
+    record = _SPLIT_RECORD.get()
+    recorded = _read_split_record(record) if record is not None else set()
+    held = [p for p in paths if str(p.resolve()) in recorded]
+    if held:
+        return [p for p in paths if str(p.resolve()) not in recorded], held
+    kept, held = hash_holdout(paths, fraction)
+    if record is not None and held:
+        _write_split_record(record, recorded | {str(p.resolve()) for p in held})
+    return kept, held
+
+
+def _read_split_record(record: Path) -> set[str]:
+    try:
+        return set(json.loads(record.read_text())["held_out"])
+    except FileNotFoundError:
+        return set()
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{record} is damaged ({error}): delete it to hold out a new validation split") from None
+
+
+def _write_split_record(record: Path, held: set[str]) -> None:
+    record.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(record, json.dumps({"held_out": sorted(held)}, indent=1).encode())
+
+
+def hash_holdout(paths: Sequence[Path], fraction: float) -> tuple[list[Path], list[Path]]:
     """Split by a hash of the file name: stable when files are added, no RNG state involved.
     When no name hashes below the fraction (a small set), the readable image whose hash is
     lowest is held out: not the first name, which in a folder copied from a Mac may be junk,
     and one that an added file displaces only if its hash is lower still."""
-    if fraction <= 0:
-        return list(paths), []
     held = [p for p in paths if _unit_hash(p.name) < fraction]
     kept = [p for p in paths if _unit_hash(p.name) >= fraction]
     if not held and len(kept) > 1:
