@@ -132,7 +132,7 @@ def run_jobs(
     for job in jobs:
         if job.destination.resolve() in inputs:
             fail(job, f"output {job.destination} would overwrite an input")
-        elif options.skip_existing and job.destination.exists():
+        elif options.skip_existing and job.destination.is_file():  # a folder in its place is no output
             summary.skipped_inputs.append(job.source)
             tracker.advance()
         else:
@@ -248,7 +248,8 @@ def run_jobs(
         except KeyboardInterrupt:  # Ctrl-C: drop what is queued; writes in flight finish (atomic) on exit
             readers.shutdown(wait=False, cancel_futures=True)
             writers.shutdown(wait=False, cancel_futures=True)
-            raise
+            summary.seconds = time.perf_counter() - started
+            raise BatchInterrupted(summary) from None  # leaving the pools waits for those writes
 
     summary.seconds = time.perf_counter() - started
     summary.devices = tuple(sorted({model.device_label for model in runner.loaded}))
@@ -256,17 +257,39 @@ def run_jobs(
     return summary
 
 
+class BatchInterrupted(KeyboardInterrupt):
+    """Ctrl-C during run_jobs; `summary` holds what was finished (complete once the exception
+    has left run_jobs, whose thread pools wait for the writes in flight)."""
+
+    def __init__(self, summary: Summary) -> None:
+        super().__init__()
+        self.summary = summary
+
+
 def _reason(error: BaseException) -> str:
     text = str(error) or type(error).__name__
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def write_report(summary: Summary, path: Path, ignored: list[Path] | None = None) -> None:
+def write_report(summary: Summary, path: Path, ignored: list[Path] | None = None,
+                 interrupted_jobs: list[Job] | None = None) -> None:
     """The run's report as JSON, written atomically like the images; `ignored`: the files the
-    plan passed over (no image suffix), listed with that status."""
+    plan passed over (no image suffix), listed with that status. After Ctrl-C, `interrupted_jobs`
+    is the plan: its inputs that were neither done, skipped nor failed are listed as "not
+    reached", so a pipeline knows what the resumed run has left to do. Names that are not valid
+    UTF-8 (old archives) are written as JSON escapes, which Python's json reads back to the
+    same file name."""
     report = summary.report()
     report["ignored"] = [str(p) for p in ignored or []]
-    write_atomic(path, (json.dumps(report, indent=1, ensure_ascii=False) + "\n").encode())
+    if interrupted_jobs is not None:
+        reached = {str(entry["input"]) for entry in report["files"]}
+        report["interrupted"] = True
+        report["not_reached"] = [str(job.source) for job in interrupted_jobs if str(job.source) not in reached]
+    try:
+        text = json.dumps(report, indent=1, ensure_ascii=False).encode()
+    except UnicodeEncodeError:  # a name with undecodable bytes (a surrogate escape)
+        text = json.dumps(report, indent=1).encode()
+    write_atomic(path, text + b"\n")
 
 
 def print_failures(summary: Summary) -> None:

@@ -188,7 +188,7 @@ def _note_small_tile(runner: TaskRunner, tile: int | None) -> None:
 
 
 def _run_inference(spec: TaskSpec, values: dict[str, Any]) -> None:
-    from imgrestore.batch import BatchOptions, print_failures, run_jobs, write_report
+    from imgrestore.batch import BatchInterrupted, BatchOptions, print_failures, run_jobs, write_report
     from imgrestore.jobs import plan_many
 
     if len(values["paths"]) < 2:
@@ -221,9 +221,11 @@ def _run_inference(spec: TaskSpec, values: dict[str, Any]) -> None:
     try:
         with click.progressbar(length=len(plan.jobs), label=spec.name, file=sys.stderr, hidden=not show) as bar:
             summary = run_jobs(runner, plan.jobs, options, progress=bar.update)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         click.echo("\ninterrupted: every output written so far is complete; run the same command with "
                    "--skip-existing to go on from there", err=True)
+        if values["report"] is not None and isinstance(stop, BatchInterrupted):
+            write_report(stop.summary, values["report"], ignored=plan.ignored, interrupted_jobs=plan.jobs)
         sys.exit(130)
     if values["verbose"]:
         for loaded in runner.loaded:

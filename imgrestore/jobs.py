@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
-from imgrestore.images import IMAGE_SUFFIXES
+from imgrestore.images import IMAGE_SUFFIXES, same_format
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,9 @@ def plan_jobs(source: Path, destination: Path, recursive: bool = False, output_f
     suffix = None if output_format is None else "." + output_format.lower().lstrip(".")
     if source.is_file():
         if destination.suffix.lower() in IMAGE_SUFFIXES and not destination.is_dir():
+            if suffix is not None and not same_format(destination, Path("output" + suffix)):
+                raise ValueError(f"output {destination} is a {destination.suffix} file but --format is {output_format}: "
+                                 "an output file's suffix sets its format; leave out --format or change the suffix")
             return JobPlan([Job(source, destination, Path(source.name))], [])
         if destination.is_file():
             raise ValueError(f"output {destination} is an existing file without an image suffix: name the "
@@ -50,13 +55,15 @@ def plan_jobs(source: Path, destination: Path, recursive: bool = False, output_f
         raise FileNotFoundError(f"input not found: {source}")
     if _names_a_file(destination):
         raise ValueError(f"input {source} is a folder, so the output must be a folder, not {destination}")
-    walker = source.rglob("*") if recursive else source.iterdir()
+    walker = _walk(source) if recursive else source.iterdir()
     output_root = destination.resolve()
     nested_output = output_root != source.resolve() and output_root.is_relative_to(source.resolve())
     jobs, ignored = [], []
     for path in sorted(walker):
         if path.name.startswith(".") or (nested_output and path.resolve().is_relative_to(output_root)):
             continue  # hidden files, and OUTPUT inside INPUT: never re-read results
+        if recursive and path.is_dir():
+            continue  # a folder named like an image (Trip 2019.jpg/): its contents are the inputs
         if companions is not None and _is_companion(path, source.resolve(), companions.resolve()):
             continue
         if path.suffix.lower() not in IMAGE_SUFFIXES:
@@ -68,6 +75,21 @@ def plan_jobs(source: Path, destination: Path, recursive: bool = False, output_f
         relative = path.relative_to(source)
         jobs.append(Job(path, _with_suffix(destination / relative, suffix), relative))
     return JobPlan(jobs, ignored)
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    """Everything under `folder`, following linked folders (each real folder once, so a link
+    back up cannot loop) and skipping hidden folders (.thumbnails/, .git/) as hidden files are."""
+    seen: set[str] = set()
+    for root, folders, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            folders[:] = []
+            continue
+        seen.add(real)
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        for name in folders + files:
+            yield Path(root) / name
 
 
 def _is_companion(path: Path, source_root: Path, companion_root: Path) -> bool:
@@ -91,7 +113,7 @@ def plan_many(sources: list[Path], destination: Path, recursive: bool = False,
     INPUT is `plan_jobs`. Either way, two inputs that would write one output are refused up front."""
     unique = list(dict.fromkeys(sources))  # an overlapping glob names a file twice
     if len(unique) == 1:
-        return _refuse_collisions(plan_jobs(unique[0], destination, recursive, output_format, companions))
+        return _refuse_collisions(plan_jobs(unique[0], destination, recursive, output_format, companions), companions)
     if _names_a_file(destination):
         raise ValueError(f"{len(unique)} inputs go into a folder, so the output must be one, not {destination}")
     jobs, ignored = [], []
@@ -102,14 +124,20 @@ def plan_many(sources: list[Path], destination: Path, recursive: bool = False,
         plan = plan_jobs(source, target, recursive, output_format, companions)
         jobs += plan.jobs
         ignored += plan.ignored
-    return _refuse_collisions(JobPlan(jobs, ignored))
+    return _refuse_collisions(JobPlan(jobs, ignored), companions)
 
 
-def _refuse_collisions(plan: JobPlan) -> JobPlan:
+def _refuse_collisions(plan: JobPlan, companions: Path | None = None) -> JobPlan:
     """Two inputs bound for one output (a.png and a.jpg with --format png; two inputs of one name)
-    would have the second silently replace the first: refuse the plan, naming both."""
+    would have the second silently replace the first: refuse the plan, naming both. An output
+    that would land on the --mask file or in the --masks folder (OUTPUT and the masks swapped)
+    is refused too: masks are inputs, and inputs are never overwritten."""
     writers: dict[Path, Path] = {}
+    masks = None if companions is None else companions.resolve()
     for job in plan.jobs:
+        if masks is not None and job.destination.resolve().is_relative_to(masks):
+            raise ValueError(f"output {job.destination} would overwrite the masks ({companions}): "
+                             "give the output after the inputs and the masks with --masks/--mask")
         first = writers.setdefault(job.destination, job.source)
         if first != job.source:
             raise ValueError(f"{first} and {job.source} would both be written to {job.destination}")

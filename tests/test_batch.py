@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -34,7 +35,8 @@ def photo_folder(tmp_path: Path, astronaut: np.ndarray, coffee: np.ndarray, came
     (folder / "notes.txt").write_text("not an image")
     (folder / "fake.jpg").write_text("not a jpeg either")
     (folder / "text.png").write_text("a text file renamed .png")
-    (folder / "x.png").mkdir()
+    (folder / "x.png").mkdir()  # a folder named like an image: an input folder with -r, a failure without
+    write_image(folder / "x.png" / "inner.png", Picture(color=coffee[:30, :30]))
     buffer = io.BytesIO()
     Image.fromarray(coffee).save(buffer, format="JPEG")
     (folder / "truncated.jpg").write_bytes(buffer.getvalue()[:5000])
@@ -52,11 +54,11 @@ def test_bad_files_are_reported_and_the_batch_goes_on(tiny_denoiser, photo_folde
                                       "--sigma", "10", "--recursive"])
     assert result.exit_code == 1
     for name, reason in [("empty.png", "empty file"), ("fake.jpg", "not a decodable image"),
-                         ("text.png", "not a decodable image"), ("truncated.jpg", "truncated"), ("x.png", "is a directory")]:
+                         ("text.png", "not a decodable image"), ("truncated.jpg", "truncated")]:
         assert f"{name}: {reason}" in result.output
-    assert "done 6, skipped 0, failed 5" in result.output and "ignored 1 non-image file" in result.output
+    assert "done 7, skipped 0, failed 4" in result.output and "ignored 1 non-image file" in result.output
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
-        "a.png", "b.png", "c.jpg", "deep16.png", "gray.png", "sub/d.png"]
+        "a.png", "b.png", "c.jpg", "deep16.png", "gray.png", "sub/d.png", "x.png/inner.png"]
     assert _snapshot(photo_folder) == before  # inputs untouched
     kept = read_image(out / "sub" / "d.png")
     assert kept.alpha is not None and (kept.alpha == 200).all()
@@ -77,8 +79,8 @@ def test_report_lists_every_file_with_its_fate(tiny_denoiser, photo_folder: Path
     fates = {Path(entry["input"]).name: entry["status"] for entry in report["files"]}
     assert fates["a.png"] == "skipped" and fates["b.png"] == "done" and fates["d.png"] == "done"
     assert fates["truncated.jpg"] == fates["text.png"] == fates["empty.png"] == "failed"
-    assert report["done"] == sum(status == "done" for status in fates.values()) == 5
-    assert report["failed"] == 5 and report["skipped"] == 1
+    assert report["done"] == sum(status == "done" for status in fates.values()) == 6
+    assert report["failed"] == 4 and report["skipped"] == 1
     assert all(entry["reason"] for entry in report["files"] if entry["status"] == "failed")
     assert [Path(p).name for p in report["ignored"]] == ["notes.txt"]
 
@@ -163,16 +165,21 @@ def test_ctrl_c_leaves_only_complete_outputs_and_skip_existing_goes_on(tiny_deno
         return original(self, batch)
 
     monkeypatch.setattr(OnnxModel, "run", interrupted_run)
-    result = CliRunner().invoke(cli, args)
+    report = tmp_path / "report.json"
+    report.write_text('{"done": 24}')  # an earlier run's report must not survive as this one's
+    result = CliRunner().invoke(cli, [*args, "--report", str(report)])
     assert result.exit_code == 130 and "--skip-existing" in result.output
     first = sorted(p.name for p in (tmp_path / "out").rglob("*") if p.is_file())
-    assert 1 <= len(first) < 6 and all(not name.startswith(".") for name in first)  # no temporary left behind
+    assert 1 <= len(first) < 7 and all(not name.startswith(".") for name in first)  # no temporary left behind
+    written = json.loads(report.read_text())
+    assert written["interrupted"] is True and written["done"] == len(first)
+    assert written["done"] + written["failed"] + len(written["not_reached"]) == 11  # every input accounted for
     for name in first:
         assert read_image(next((tmp_path / "out").rglob(name))).size  # complete, readable files
     monkeypatch.setattr(OnnxModel, "run", original)
     result = CliRunner().invoke(cli, [*args, "--skip-existing"])
     assert f"skipped {len(first)}" in result.output
-    assert len([p for p in (tmp_path / "out").rglob("*") if p.is_file()]) == 6
+    assert len([p for p in (tmp_path / "out").rglob("*") if p.is_file()]) == 7
 
 
 def test_never_overwrites_inputs(tiny_denoiser, photo_folder: Path) -> None:
@@ -316,3 +323,52 @@ def test_self_ensemble_is_the_mean_of_the_eight_turned_runs(tiny_denoiser, coffe
             out = out[:, :, ::-1] if flip else out
             expected += np.rot90(out, -k, axes=(1, 2)) / 8
     np.testing.assert_allclose(model.run_ensemble({"image": image, "sigma": sigma}), expected, atol=1e-5)
+
+
+def test_walking_folders_planning_outputs_and_guarding_the_masks(tmp_path: Path, coffee: np.ndarray) -> None:
+    """Found by a QA pass: OUTPUT and --masks swapped wrote photos over the masks; with -r a
+    linked folder was never visited while files in hidden folders were processed; `--format` was
+    ignored for an output file; --skip-existing took a folder at the output path for a result."""
+    from imgrestore.jobs import plan_many
+
+    inputs = tmp_path / "in"
+    for relative in ("a.png", "sub/b.png", ".thumbnails/t.png", "Trip 2019.jpg/c.png"):
+        write_image(inputs / relative, Picture(color=coffee[:24, :24]))
+    elsewhere = tmp_path / "elsewhere"
+    write_image(elsewhere / "d.png", Picture(color=coffee[:24, :24]))
+    (inputs / "linked").symlink_to(elsewhere, target_is_directory=True)
+    (elsewhere / "loop").symlink_to(inputs, target_is_directory=True)  # a link back up must not loop
+    plan = plan_many([inputs], tmp_path / "out", recursive=True)
+    assert sorted(str(job.name) for job in plan.jobs) == ["Trip 2019.jpg/c.png", "a.png", "linked/d.png", "sub/b.png"]
+    assert sorted(str(job.name) for job in plan_many([inputs], tmp_path / "out").jobs) == ["Trip 2019.jpg", "a.png"]
+
+    masks = tmp_path / "masks"
+    write_image(masks / "a.png", Picture(color=np.zeros((24, 24, 1), np.uint8)))
+    for output, given in ((masks, masks), (masks / "a.png", masks / "a.png")):
+        with pytest.raises(ValueError, match="would overwrite the masks"):
+            plan_many([inputs / "a.png"], output, companions=given)
+    result = CliRunner().invoke(cli, ["inpaint", str(inputs), str(masks), "--masks", str(masks)])
+    assert result.exit_code == 2 and "would overwrite the masks" in result.output
+    assert read_image(masks / "a.png").color.max() == 0  # untouched
+
+    with pytest.raises(ValueError, match="is a .jpg file but --format is png"):
+        plan_many([inputs / "a.png"], tmp_path / "out.jpg", output_format="png")
+    assert plan_many([inputs / "a.png"], tmp_path / "out.jpeg", output_format="jpg").jobs[0].destination.suffix == ".jpeg"
+
+    (tmp_path / "out2" / "a.png").mkdir(parents=True)
+    for _ in range(2):
+        result = CliRunner().invoke(cli, ["denoise", str(inputs / "a.png"), str(tmp_path / "out2"), "--sigma", "5",
+                                          "--skip-existing"])
+        assert result.exit_code == 1 and "failed 1" in result.output
+
+
+def test_a_report_names_files_whose_names_are_not_utf8(tmp_path: Path, coffee: np.ndarray) -> None:
+    """Names from old Windows or zip archives (Latin-1 bytes) made --report a traceback after the
+    batch had run: they are written as JSON escapes that read back to the same file."""
+    name = os.fsdecode(b"caf\xe9.png")
+    write_image(tmp_path / "in" / name, Picture(color=coffee[:24, :24]))
+    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "in"), str(tmp_path / "out"), "--sigma", "5",
+                                      "--report", str(tmp_path / "report.json")])
+    assert result.exit_code == 0, result.output
+    entry = json.loads((tmp_path / "report.json").read_text())["files"][0]
+    assert Path(entry["input"]) == tmp_path / "in" / name and Path(entry["output"]).is_file()
