@@ -175,11 +175,61 @@ def decode_image(data: bytes) -> Picture:
 
 
 def _check_complete(data: bytes) -> None:
-    """OpenCV decodes truncated JPEGs into half-grey images without complaint: catch that here."""
-    if data[:3] == b"\xff\xd8\xff" and b"\xff\xd9" not in data[-4096:]:
+    """OpenCV decodes truncated JPEGs into half-grey images without complaint: catch that here.
+    The file's structure is walked to its end marker, not searched for it near the end: bytes
+    after the end are no damage (a phone's Motion Photo appends its video to the JPEG; recovery
+    tools pad with zeros), and an end marker inside the EXIF thumbnail is no end of the image."""
+    if data[:3] == b"\xff\xd8\xff" and not _jpeg_reaches_end(data):
         raise ImageReadError("truncated JPEG (no end-of-image marker)")
-    if data[:8] == b"\x89PNG\r\n\x1a\n" and b"IEND" not in data[-64:]:
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and not _png_reaches_end(data):
         raise ImageReadError("truncated PNG (no IEND chunk)")
+
+
+_JPEG_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM and RSTn: markers without a length
+
+
+def _jpeg_reaches_end(data: bytes) -> bool:
+    """Whether the JPEG's segments lead to its EOI marker: each segment is skipped by its length;
+    after a start of scan, the entropy-coded data runs to the next marker that is not a stuffed
+    0xFF00 or a restart marker (a progressive JPEG has several scans)."""
+    position, size = 2, len(data)
+    while position + 1 < size:
+        if data[position] != 0xFF:
+            return False  # lost in the structure: damaged
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        if marker == 0xD9:
+            return True
+        if marker in _JPEG_STANDALONE:
+            position += 2
+            continue
+        if position + 4 > size:
+            return False
+        position += 2 + int.from_bytes(data[position + 2 : position + 4], "big")
+        if marker == 0xDA:  # start of scan: entropy-coded data up to the next real marker
+            while True:
+                position = data.find(b"\xff", position)
+                if position < 0 or position + 1 >= size:
+                    return False
+                following = data[position + 1]
+                if following == 0x00 or 0xD0 <= following <= 0xD7 or following == 0xFF:
+                    position += 1 if following == 0xFF else 2
+                    continue
+                break
+    return False
+
+
+def _png_reaches_end(data: bytes) -> bool:
+    """Whether the PNG's chunks, each skipped by its length, lead to IEND."""
+    position, size = 8, len(data)
+    while position + 8 <= size:
+        length = int.from_bytes(data[position : position + 4], "big")
+        if data[position + 4 : position + 8] == b"IEND":
+            return position + 12 + length <= size  # with its checksum
+        position += 12 + length
+    return False
 
 
 @functools.cache

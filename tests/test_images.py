@@ -179,3 +179,28 @@ def test_write_is_atomic_and_leaves_no_temporary(tmp_path: Path, camera: np.ndar
 def test_unknown_output_format(tmp_path: Path, camera: np.ndarray) -> None:
     with pytest.raises(ValueError, match="cannot write"):
         write_image(tmp_path / "camera.xyz", Picture(color=camera[:, :, None]))
+
+
+@pytest.mark.parametrize("kind,options", [("JPEG", {}), ("JPEG", {"progressive": True}), ("PNG", {})])
+def test_bytes_after_the_end_are_no_damage_but_a_cut_anywhere_is(tmp_path: Path, astronaut: np.ndarray, kind: str,
+                                                                  options: dict) -> None:
+    """A Motion Photo carries its video after the JPEG's end marker and recovery tools pad files
+    with zeros: both were refused as truncated, because the end marker was looked for only in
+    the last few kilobytes. The structure is walked instead, so a cut is still caught wherever
+    it falls, even just before the end marker."""
+    buffer = io.BytesIO()
+    Image.fromarray(astronaut).save(buffer, format=kind, **options)
+    data = buffer.getvalue()
+    for trailer in (b"\0" * 8192, b"\0\0\0\x18ftypmp42" + np.random.default_rng(0).bytes(100_000)):
+        (tmp_path / "whole").write_bytes(data + trailer)
+        assert np.array_equal(read_image(tmp_path / "whole").color, read_image_bytes(data))
+    for cut in (1000, len(data) // 2, len(data) - 3):
+        (tmp_path / "cut").write_bytes(data[:cut])
+        with pytest.raises(ImageReadError, match="truncated"):
+            read_image(tmp_path / "cut")
+
+
+def read_image_bytes(data: bytes) -> np.ndarray:
+    from imgrestore.images import decode_image
+
+    return decode_image(data).color
