@@ -69,6 +69,8 @@ def estimate_sigma_raw(image: np.ndarray, patch: int = 7, stride: int = 3) -> fl
     # keep the patch matrix bounded on large photos: the estimate needs ~1e5 patches, not 1e7
     most_patches = MAX_VALUES // (channels * patch * patch)
     stride = max(stride, int(np.ceil(np.sqrt(height * width / most_patches))))
+    if (height - patch) // stride * ((width - patch) // stride) < 20 * channels * patch * patch:
+        stride = 1  # a small image: every patch it has
     windows = np.lib.stride_tricks.sliding_window_view(image, (patch, patch), axis=(0, 1))[::stride, ::stride]
     vectors = windows.reshape(-1, channels * patch * patch)
     informative = (((vectors <= 0) | (vectors >= 255)).mean(axis=1) < SATURATED_SHARE) & (vectors.std(axis=1) > 0)
