@@ -87,6 +87,10 @@ class TaskRunner:
         self.spec = spec
         self.masks = masks
         self.options = options
+        chosen = [name for name in spec.model_options if options.get(name) is not None]
+        if model is not None and chosen:
+            flags = " and ".join("--" + name.replace("_", "-") for name in chosen)
+            raise ValueError(f"--model {model} and {flags} both choose the model: give one of them")
         is_file = model is not None and (str(model).endswith(".onnx") or Path(model).is_file())
         self.model_path = Path(model) if is_file else None
         self.model_name = str(model) if model is not None and not is_file else None

@@ -55,6 +55,11 @@ class TaskSpec:
     options complete the name (e.g. a CycleGAN pair "photo2outline" with `--direction b2a` is the
     model "translate-photo2outline-b2a"). None: NAME is the model's own name."""
 
+    model_options: tuple[str, ...] = ()
+    """Options that choose the shipped model (stylize's `--style`): given together with `--model`,
+    which would silently win, they are refused. Such an option defaults to None, so that a
+    choice the user made is told apart from the default."""
+
     check_model: str | Callable[..., None] | None = None
     """(options: dict, info: ModelInfo) -> None, raising ValueError when the options ask for what
     the model cannot do (e.g. `--scale 4` with a ×2 model given by `--model`). Called once when a

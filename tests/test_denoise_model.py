@@ -55,3 +55,17 @@ def test_precise_batch_norm_makes_eval_match_train_mode() -> None:
     with torch.no_grad():
         model.train()
         assert torch.allclose(model(x, sigma), reference)  # training behaviour untouched
+
+
+def test_the_gray_model_given_for_a_colour_photo_fails_it_instead_of_dropping_its_colour(tmp_path, astronaut) -> None:
+    from click.testing import CliRunner
+
+    from imgrestore.cli import cli
+    from imgrestore.images import Picture, read_image, write_image
+
+    write_image(tmp_path / "in" / "colour.png", Picture(color=astronaut[:48, :48]))
+    write_image(tmp_path / "in" / "gray.png", Picture(color=astronaut[:48, :48, :1]))
+    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "in"), str(tmp_path / "out"), "--model", "gray",
+                                      "--sigma", "10"])
+    assert result.exit_code == 1 and "colour.png: the gray model would drop this image's colour" in result.output
+    assert read_image(tmp_path / "out" / "gray.png").channels == 1 and not (tmp_path / "out" / "colour.png").exists()

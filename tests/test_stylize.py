@@ -359,3 +359,24 @@ def test_files_that_are_not_what_an_option_needs_are_named(cli_runner, training_
                                              str(tmp_path / "VGG.NPZ"), "--crop", "34"])
     assert result.exit_code != 0 and "--crop must be a multiple of 4" in result.output, result.output
     assert "Traceback" not in result.output
+
+
+def test_model_and_style_together_are_refused_and_strength_zero_copies_the_file(tmp_path: Path,
+                                                                                astronaut: np.ndarray) -> None:
+    """--model udnie --style the-scream rendered udnie without a word; --strength 0 ran the network
+    and re-encoded a JPEG input (up to 20 levels off) although the input is the answer."""
+    from click.testing import CliRunner
+
+    from imgrestore.cli import cli
+
+    from PIL import Image
+
+    Image.fromarray(astronaut[:64, :64]).save(tmp_path / "in.jpg", quality=80)
+    result = CliRunner().invoke(cli, ["stylize", str(tmp_path / "in.jpg"), str(tmp_path / "a.png"),
+                                      "--model", "udnie", "--style", "the-scream"])
+    assert result.exit_code == 2 and "--model udnie and --style both choose the model" in result.output
+    for flags in (["--model", "udnie"], ["--style", "udnie"]):
+        result = CliRunner().invoke(cli, ["stylize", str(tmp_path / "in.jpg"), str(tmp_path / "out.png"), *flags])
+        assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(cli, ["stylize", str(tmp_path / "in.jpg"), str(tmp_path / "same.jpg"), "--strength", "0"])
+    assert result.exit_code == 0 and (tmp_path / "same.jpg").read_bytes() == (tmp_path / "in.jpg").read_bytes()

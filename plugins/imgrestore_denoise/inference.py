@@ -31,6 +31,9 @@ up to 26 levels on clean photos (PSNR 38 dB against the input)."""
 
 
 def prepare(picture: Picture, options: dict[str, Any], info: ModelInfo) -> dict[str, np.ndarray] | None:
+    if info.channels == 1 and not is_gray(picture.color):  # only --model can pair them
+        raise ValueError("the gray model would drop this image's colour: leave out --model (colour images get the "
+                         "colour model), or convert the image to gray first")
     image = image_input(picture, info)
     sigma = options.get("sigma")
     if sigma is None:

@@ -65,10 +65,11 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
             prepare="imgrestore_stylize.inference:prepare",
             finish="imgrestore_stylize.inference:finish",
             engine="imgrestore_stylize.inference:engine",
+            model_options=("style",),
             options=(
-                click.Option(["--style"], default=STYLES[0], show_default=True,
+                click.Option(["--style"], default=None,
                              help="A shipped style (" + ", ".join(STYLES) + ") or the name of another "
-                             "stylize model in the manifest; --model FILE.onnx runs your own."),
+                             f"stylize model in the manifest; --model FILE.onnx runs your own [default: {STYLES[0]}]."),
                 click.Option(["--strength"], type=FiniteRange(0, 1), default=1.0, show_default=True,
                              help="Blend with the input: 0 = the input unchanged, 1 = fully stylized."),
                 click.Option(["--working-size"], type=click.IntRange(64), default=None,

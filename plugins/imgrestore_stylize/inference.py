@@ -21,9 +21,13 @@ def select_model(options: dict[str, Any], picture: Picture | None) -> str:
     return options.get("style") or STYLES[0]
 
 
-def prepare(picture: Picture, options: dict[str, Any], info: ModelInfo) -> dict[str, np.ndarray]:
+def prepare(picture: Picture, options: dict[str, Any], info: ModelInfo) -> dict[str, np.ndarray] | None:
     """The picture as the model's input, shrunk to --working-size on its long side when given
-    (strokes are learned at a fixed pixel size: on a 12-megapixel photo they are tiny)."""
+    (strokes are learned at a fixed pixel size: on a 12-megapixel photo they are tiny). None at
+    --strength 0: the input is the answer, and the file itself is written (a JPEG is not
+    re-encoded)."""
+    if float(options.get("strength", 1.0)) <= 0:
+        return None
     image = image_input(picture, info)
     size = options.get("working_size")
     if size and max(image.shape[1:]) > size:
@@ -64,7 +68,7 @@ def engine(options: dict[str, Any], device: str) -> Any:
             flags = ", ".join("--" + name.replace("_", "-") for name in given)
             raise ValueError(f"{flags}: for --method optimize (the fast method renders --style with its network)")
         return None
-    if options.get("style", STYLES[0]) != STYLES[0]:
+    if options.get("style") is not None:
         raise ValueError("--style names a fast network: --method optimize takes the painting as --style-image")
     from imgrestore_stylize.optimize import OptimizeEngine
 
