@@ -165,7 +165,11 @@ def decode_image(data: bytes) -> Picture:
         raise ImageReadError(f"unsupported sample type {decoded.dtype} (8- and 16-bit are supported)")
     if header.mode == "CMYK" and decoded.ndim == 3 and decoded.shape[2] == 4:
         decoded = decoded[:, :, :3]  # OpenCV's TIFF reader converts CMYK to BGR plus an opaque filler
-    gray_alpha = _is_png_gray_alpha(data) or header.tiff_samples == 2
+    key = _png_gray_transparent_key(data) if decoded.ndim == 2 else None
+    if key is not None:  # OpenCV ignores a gray PNG's colour key: made into the alpha it means
+        opaque = np.iinfo(decoded.dtype).max
+        decoded = np.dstack([decoded, np.where(decoded == key, 0, opaque).astype(decoded.dtype)])
+    gray_alpha = _is_png_gray_alpha(data) or header.tiff_samples == 2 or key is not None
     picture = replace(_split_channels(decoded, gray_alpha=gray_alpha), metadata=header.metadata)
     orientation = header.orientation
     if orientation in (None, 1) or (header.format == "TIFF" and _opencv_orients_tiff()):
@@ -219,6 +223,25 @@ def _jpeg_reaches_end(data: bytes) -> bool:
                     continue
                 break
     return False
+
+
+def _png_gray_transparent_key(data: bytes) -> int | None:
+    """The gray level a gray PNG (colour type 0) marks transparent with a tRNS chunk (what
+    optipng and Pillow write for gray with binary transparency), on the decoded 8- or 16-bit
+    scale; None for any other PNG."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR" or data[25] != 0:
+        return None
+    depth, position = data[24], 8
+    while position + 8 <= len(data):
+        length = int.from_bytes(data[position : position + 4], "big")
+        kind = data[position + 4 : position + 8]
+        if kind == b"tRNS" and length >= 2:
+            key = int.from_bytes(data[position + 8 : position + 10], "big")
+            return key * 255 // ((1 << depth) - 1) if depth < 8 else key  # low depths decode to 8 bits
+        if kind in (b"IDAT", b"IEND"):
+            return None
+        position += 12 + length
+    return None
 
 
 def _png_reaches_end(data: bytes) -> bool:

@@ -204,3 +204,19 @@ def read_image_bytes(data: bytes) -> np.ndarray:
     from imgrestore.images import decode_image
 
     return decode_image(data).color
+
+
+@pytest.mark.parametrize("bits", [1, 8, 16])
+def test_a_gray_png_colour_key_is_read_as_alpha(tmp_path: Path, camera: np.ndarray, bits: int) -> None:
+    """A gray PNG marks a gray level transparent with tRNS (optipng and Pillow write binary gray
+    transparency so); OpenCV drops it, so the hidden pixels came out opaque black."""
+    pixels = camera[:32, :48].copy()
+    pixels[:, :10] = 0  # the transparent strip, at the key level
+    pixels[:, 10:] = np.maximum(pixels[:, 10:], 1)
+    stored = {1: pixels > 0, 8: pixels, 16: pixels.astype(np.uint16) * 257}[bits]
+    Image.fromarray(stored).save(tmp_path / "keyed.png", transparency=0)
+    picture = read_image(tmp_path / "keyed.png")
+    assert picture.channels == 1 and picture.alpha is not None
+    assert (picture.alpha[:, :10] == 0).all() and (picture.alpha[:, 10:] == np.iinfo(picture.alpha.dtype).max).all()
+    write_image(tmp_path / "again.png", picture)
+    assert np.array_equal(read_image(tmp_path / "again.png").alpha, picture.alpha)
