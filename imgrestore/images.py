@@ -379,7 +379,7 @@ def _encode_with_opencv(color: np.ndarray, alpha: np.ndarray | None, suffix: str
             pixels = np.dstack([pixels, alpha])
     params: list[int] = []
     if suffix in (".jpg", ".jpeg"):
-        params = [cv2.IMWRITE_JPEG_QUALITY, quality]
+        params = [cv2.IMWRITE_JPEG_QUALITY, min(quality, 100)]  # 101 means lossless WebP; JPEG tops out at 100
     elif suffix == ".webp":
         params = [cv2.IMWRITE_WEBP_QUALITY, quality]
     elif suffix == ".png":
