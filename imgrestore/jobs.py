@@ -111,7 +111,11 @@ def plan_many(sources: list[Path], destination: Path, recursive: bool = False,
     """Several INPUTs (what a shell glob such as `photos/*.jpg` expands to) into the folder
     OUTPUT, as `cp` does: a file goes to OUTPUT/its name, a folder to OUTPUT/its name/... One
     INPUT is `plan_jobs`. Either way, two inputs that would write one output are refused up front."""
-    unique = list(dict.fromkeys(sources))  # an overlapping glob names a file twice
+    # an overlapping glob names a file twice, perhaps by two paths (x.png, ../in/x.png)
+    first: dict[Path, Path] = {}
+    for source in sources:
+        first.setdefault(source.resolve(), source)
+    unique = list(first.values())
     if len(unique) == 1:
         return _refuse_collisions(plan_jobs(unique[0], destination, recursive, output_format, companions), companions)
     if _names_a_file(destination):

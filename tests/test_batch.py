@@ -372,3 +372,13 @@ def test_a_report_names_files_whose_names_are_not_utf8(tmp_path: Path, coffee: n
     assert result.exit_code == 0, result.output
     entry = json.loads((tmp_path / "report.json").read_text())["files"][0]
     assert Path(entry["input"]) == tmp_path / "in" / name and Path(entry["output"]).is_file()
+
+
+def test_one_file_named_twice_by_two_paths_is_one_input(tmp_path: Path, coffee: np.ndarray, monkeypatch) -> None:
+    from imgrestore.jobs import plan_many
+
+    write_image(tmp_path / "a" / "x.png", Picture(color=coffee[:8, :8]))
+    write_image(tmp_path / "a" / "y.png", Picture(color=coffee[:8, :8]))
+    monkeypatch.chdir(tmp_path / "a")
+    plan = plan_many([Path("x.png"), Path("../a/x.png"), Path("y.png")], tmp_path / "out")
+    assert [str(job.source) for job in plan.jobs] == ["x.png", "y.png"]
