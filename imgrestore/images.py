@@ -158,7 +158,13 @@ def decode_image(data: bytes) -> Picture:
     if header.tiff_samples == 2:
         decoded = _gray_alpha_tiff(data, header)
     else:
-        decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+        try:
+            decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+        except cv2.error as error:  # OpenCV's size guard (a decompression bomb, or a vast panorama)
+            if "CV_IO_MAX_IMAGE_PIXELS" in str(error):
+                raise ImageReadError("over OpenCV's limit of 2^30 pixels (1.07 gigapixels); if the image is "
+                                     "real, raise it with the environment variable OPENCV_IO_MAX_IMAGE_PIXELS") from None
+            raise ImageReadError(f"not a decodable image ({str(error).strip().splitlines()[-1]})") from None
     if decoded is None or decoded.size == 0:
         raise ImageReadError("not a decodable image (corrupt or unsupported format)")
     if decoded.dtype not in (np.uint8, np.uint16):

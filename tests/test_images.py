@@ -220,3 +220,20 @@ def test_a_gray_png_colour_key_is_read_as_alpha(tmp_path: Path, camera: np.ndarr
     assert (picture.alpha[:, :10] == 0).all() and (picture.alpha[:, 10:] == np.iinfo(picture.alpha.dtype).max).all()
     write_image(tmp_path / "again.png", picture)
     assert np.array_equal(read_image(tmp_path / "again.png").alpha, picture.alpha)
+
+
+def test_an_image_over_the_decoders_pixel_limit_is_named_with_what_to_do(tmp_path: Path) -> None:
+    """A 40000×40000 header (a decompression bomb, or a real giant) failed with OpenCV's raw
+    assertion text as the reason."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", 40000, 40000, 8, 0, 0, 0, 0)
+    data = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 40001))
+            + chunk(b"IEND", b""))
+    (tmp_path / "bomb.png").write_bytes(data)
+    with pytest.raises(ImageReadError, match="over OpenCV's limit .* OPENCV_IO_MAX_IMAGE_PIXELS"):
+        read_image(tmp_path / "bomb.png")
