@@ -49,3 +49,19 @@ class Range(click.ParamType):
             sign = "<" if self.open_bounds else "<="
             self.fail(f"need {self.minimum:g} {sign} LOW <= HIGH {sign} {self.maximum:g}", parameter, context)
         return low, high
+
+
+class Multiple(click.IntRange):
+    """An integer of at least `minimum` that is a multiple of `of` (a training crop a network halves
+    twice must divide by 4): checked when the command line is read, not as a traceback from the
+    network after the data has loaded."""
+
+    def __init__(self, of: int, minimum: int) -> None:
+        super().__init__(min=minimum)
+        self.of = of
+
+    def convert(self, value: Any, parameter: click.Parameter | None, context: click.Context | None) -> Any:
+        number = super().convert(value, parameter, context)
+        if number % self.of:
+            self.fail(f"{number} is not a multiple of {self.of}", parameter, context)
+        return number

@@ -154,3 +154,22 @@ def test_shipped_models_tile_and_fill_crops_exactly_as_the_whole_image(astronaut
     whole = imgrestore.run("reconstruct", image, mask=mask, device="cpu", mode="fill")
     crops = imgrestore.run("reconstruct", image, mask=mask, device="cpu", mode="fill", tile=64)  # larger than
     assert np.abs(whole.astype(int) - crops.astype(int)).max() <= 1  # a tile: filled from crops around holes
+
+
+def test_export_at_a_stride_that_does_not_divide_64_and_flat_training_images(tiny_models, tmp_path: Path) -> None:
+    """--stride 3 (allowed: 1 to the patch side) failed in torch.export, whose example input was
+    64 px while the exported shape said a multiple of the stride; training on flat images hung
+    forever, drawing patches for a dictionary that no patch had texture for."""
+    checkpoint, _ = tiny_models["denoise"]
+    result = CliRunner().invoke(cli, ["export", "reconstruct", "--checkpoint", str(checkpoint),
+                                      "-o", str(tmp_path / "s3.onnx"), "--stride", "3"])
+    assert result.exit_code == 0 and "max |onnxruntime - torch|" in result.output, result.output
+    assert OnnxModel(tmp_path / "s3.onnx", device="cpu").info.size_multiple == 3
+
+    from imgrestore.images import Picture, write_image
+
+    for level in (60, 120, 180):
+        write_image(tmp_path / "flat" / f"{level}.png", Picture(color=np.full((48, 48, 1), level, np.uint8)))
+    result = CliRunner().invoke(cli, ["train", "reconstruct", "--data", str(tmp_path / "flat"), "--out",
+                                      str(tmp_path / "run"), "--steps", "1", "--ksvd-patches", "300", "--atoms", "16"])
+    assert result.exit_code == 1 and "have texture" in result.output

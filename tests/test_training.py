@@ -620,3 +620,21 @@ def test_a_resumed_run_validates_on_the_images_it_held_out_even_when_files_are_a
     record.write_text("{not json")
     with recorded_split(record), pytest.raises(ValueError, match="delete it to hold out a new validation split"):
         split_holdout(list_images([data]), 0.0001)
+
+
+@pytest.mark.parametrize("task,flags,message", [
+    ("denoise", ["--patch-size", "33"], "33 is not a multiple of 2"),
+    ("denoise", ["--features", "0"], "0 is not in the range x>=1"),
+    ("inpaint", ["--patch-size", "62"], "62 is not a multiple of 4"),
+    ("upscale", ["--scales", "2", "--model-scales", "3"], "--scales 2 must be among --model-scales 3"),
+    ("reconstruct", ["--stride", "9"], "--stride 9 is larger than --patch 8"),
+    ("reconstruct", ["--atoms", "0"], "0 is not in the range x>=1"),
+])
+def test_impossible_model_options_are_one_line_errors(tmp_path: Path, training_folder: Path, task: str,
+                                                      flags: list[str], message: str) -> None:
+    """Each was a traceback from the network after the data had loaded, or (--features 0) was
+    silently replaced by the default."""
+    result = CliRunner().invoke(cli, ["train", task, "--data", str(training_folder), "--out", str(tmp_path / "run"),
+                                      "--steps", "1", *flags])
+    assert result.exit_code in (1, 2) and message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "run" / "last.safetensors").exists()

@@ -8,7 +8,7 @@ from typing import Callable
 import click
 
 from imgrestore import TaskSpec, hookimpl
-from imgrestore.options import FiniteRange
+from imgrestore.options import FiniteRange, Multiple
 
 __version__ = "0.1.0"
 
@@ -46,15 +46,15 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
             train_options=(
                 click.Option(["--color/--gray"], default=True, show_default=True,
                              help="Train the colour (RGB) or the gray model."),
-                click.Option(["--features"], type=int, default=None,
+                click.Option(["--features"], type=click.IntRange(1), default=None,
                              help="Channels per layer [default: 96 colour, 64 gray]."),
-                click.Option(["--depth"], type=int, default=None,
+                click.Option(["--depth"], type=click.IntRange(2), default=None,
                              help="Convolution layers [default: 12 colour, 15 gray]."),
                 click.Option(["--batch-norm/--no-batch-norm"], default=None,
                              help="Batch normalisation in the body [default: on for colour, off for gray]."),
                 click.Option(["--sigma-range"], default="0-60", show_default=True, callback=_sigma_range,
                              help="Training noise levels, drawn uniformly (0..255 scale)."),
-                click.Option(["--patch-size"], type=int, default=96, show_default=True,
+                click.Option(["--patch-size"], type=Multiple(2, 16), default=96, show_default=True,
                              help="Training patch side (even)."),
             ),
             export="imgrestore_denoise.export:export_spec",

@@ -8,7 +8,7 @@ from typing import Callable
 import click
 
 from imgrestore import TaskSpec, hookimpl
-from imgrestore.options import FiniteRange, Range
+from imgrestore.options import FiniteRange, Multiple, Range
 
 __version__ = "0.1.0"
 
@@ -25,9 +25,9 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
             model_factory="imgrestore_inpaint.model:build",
             recipe="imgrestore_inpaint.recipe:recipe",
             train_options=(
-                click.Option(["--features"], type=int, default=24, show_default=True,
+                click.Option(["--features"], type=click.IntRange(1), default=24, show_default=True,
                              help="Channels of the first layer (the bottleneck has 4×)."),
-                click.Option(["--patch-size"], type=int, default=128, show_default=True,
+                click.Option(["--patch-size"], type=Multiple(4, 32), default=128, show_default=True,
                              help="Training crop side (multiple of 4)."),
                 click.Option(["--area"], default="0.05-0.45", show_default=True, type=Range(0, 1, open_bounds=True),
                              help="Hole area range of the training masks."),

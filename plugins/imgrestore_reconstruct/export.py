@@ -19,12 +19,13 @@ def export_spec(model: nn.Module, model_config: dict[str, Any], options: dict[st
     model.stride = stride
     model_config = {**model_config, "stride": stride}
     generator = torch.Generator().manual_seed(0)
-    image = torch.rand(2, 2, 64, 64, generator=generator)  # 2 channels: torch.export fixes a size-1 dim
+    side = stride * -(-64 // stride)  # a multiple of the stride, as the exported shape says every input is
+    image = torch.rand(2, 2, side, side, generator=generator)  # 2 channels: torch.export fixes a size-1 dim
     if model.mode == "denoise":
         example = {"image": image, "sigma": torch.full((2, 1), 25 / 255)}
         inputs = (InputInfo("image", "image"), InputInfo("sigma", "scalar"))
     else:
-        example = {"image": image, "mask": (torch.rand(2, 1, 64, 64, generator=generator) > 0.5).float()}
+        example = {"image": image, "mask": (torch.rand(2, 1, side, side, generator=generator) > 0.5).float()}
         inputs = (InputInfo("image", "image"), InputInfo("mask", "mask"))
     return ExportSpec(
         example=example,

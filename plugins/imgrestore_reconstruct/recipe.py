@@ -36,11 +36,15 @@ def training_patches(images: list[np.ndarray], patch: int, count: int, seed: int
     rng = np.random.default_rng(seed)
     sampler = PatchSampler(images, patch)
     rows = []
-    while sum(len(r) for r in rows) < count:
+    for _ in range(max(4, 4 * -(-count // 4096))):  # a quarter of them textured at least, else give up
         batch = sampler.sample(rng, 4096).reshape(4096, -1)
         batch = batch - batch.mean(1, keepdims=True)
         rows.append(batch[batch.std(1) > 2 / 255])
-    return np.concatenate(rows)[:count]
+        if sum(len(r) for r in rows) >= count:
+            return np.concatenate(rows)[:count]
+    found = sum(len(r) for r in rows)
+    raise ValueError(f"only {found} of {4096 * len(rows)} random {patch}×{patch} patches of the training images have "
+                     "texture (a standard deviation over 2/255): a dictionary needs structured photos, not flat ones")
 
 
 def learn_dictionary(images: list[np.ndarray], patch: int, atoms: int, count: int, sparsity: int,
@@ -62,6 +66,11 @@ class ReconstructRecipe:
         self.mode = options["mode"]
         self.patch, self.atoms, self.layers = options["patch"], options["atoms"], options["layers"]
         self.stride = options["stride"]
+        if self.stride > self.patch:
+            raise ValueError(f"--stride {self.stride} is larger than --patch {self.patch}: pixels between patches "
+                             "would never be coded")
+        if options["crop"] < self.patch:
+            raise ValueError(f"--crop {options['crop']} is smaller than --patch {self.patch}")
         self.sigma_range = options["sigma_range"]
         self.missing = options["missing"]
         train_paths, val_paths = training_and_validation_paths(options)

@@ -63,6 +63,10 @@ class CycleGANRecipe:
             raise ValueError("give both domains: --domain-a DIR_A --domain-b DIR_B (folders of images or .npz files)")
         self.options = options
         crop = int(options.get("crop") or 128)
+        multiple = 2 ** int(options.get("downsamplings") or 2)
+        if crop % multiple:
+            raise ValueError(f"--crop {crop} must be a multiple of {multiple} (the generator halves it "
+                             f"{multiple.bit_length() - 1} times and must double back to the same size)")
         fraction = float(options.get("val_fraction") or 0.05)
         domain_a = load_domain(options["domain_a"], crop, fraction, pad=int(options.get("pad_a") or 0))
         domain_b = load_domain(options["domain_b"], crop, fraction)

@@ -46,9 +46,9 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
                 click.Option(["--model-scales"], default=None, callback=_scales,
                              help="Scales the model has tails for [default: --scales]; e.g. fine-tune "
                              "only ×4 of a 2,3,4 model with --scales 4 --model-scales 2,3,4."),
-                click.Option(["--features"], type=int, default=48, show_default=True, help="Channels per layer."),
-                click.Option(["--depth"], type=int, default=8, show_default=True, help="Body convolution layers."),
-                click.Option(["--patch-size"], type=int, default=48, show_default=True,
+                click.Option(["--features"], type=click.IntRange(1), default=48, show_default=True, help="Channels per layer."),
+                click.Option(["--depth"], type=click.IntRange(1), default=8, show_default=True, help="Body convolution layers."),
+                click.Option(["--patch-size"], type=click.IntRange(8), default=48, show_default=True,
                              help="Low-resolution training patch side."),
             ),
             export="imgrestore_upscale.export:export_spec",

@@ -68,6 +68,9 @@ class UpscaleRecipe:
     def __init__(self, options: dict[str, Any]) -> None:
         self.scales = tuple(options["scales"])
         self.model_scales = tuple(options.get("model_scales") or self.scales)
+        if not set(self.scales) <= set(self.model_scales):
+            raise ValueError(f"--scales {','.join(map(str, self.scales))} must be among --model-scales "
+                             f"{','.join(map(str, self.model_scales))} (the model has a tail only for those)")
         self.features = options["features"]
         self.depth = options["depth"]
         patch_size = options["patch_size"]
