@@ -347,7 +347,11 @@ def _adopt_checkpoint_architecture(spec: TaskSpec, values: dict[str, Any]) -> No
 
     from imgrestore.training.checkpoint import read_metadata
 
-    saved = read_metadata(source).get("model_config") or {}
+    metadata = read_metadata(source)
+    if metadata.get("task") not in (None, spec.name):
+        option = "--resume" if source == last else "--init"
+        raise click.ClickException(f"{option}: {source} is a checkpoint of the {metadata['task']} task, not {spec.name}")
+    saved = metadata.get("model_config") or {}
     # a resumed run takes what its first session was given (config.json), which may be "unset":
     # the model_config value in its place was reported as a setting changed on resume
     recorded = {}
@@ -357,15 +361,113 @@ def _adopt_checkpoint_architecture(spec: TaskSpec, values: dict[str, Any]) -> No
     adopted = []
     for parameter in spec.train_options:
         name = parameter.name
-        if isinstance(parameter.type, (click.Path, click.File)):  # a file option that shares a name
-            continue  # with the model's (stylize's --features, its VGG16, against the width "features")
-        if name in saved and context.get_parameter_source(name) is click.core.ParameterSource.DEFAULT:
-            value = recorded[name] if name in recorded else saved[name]
+        listed = spec.checkpoint_options.get(name, name)
+        key, convert = (listed, lambda value: value) if isinstance(listed, str) else listed
+        if isinstance(parameter.type, (click.Path, click.File)) and name not in spec.checkpoint_options:
+            continue  # a file option that shares a name with the model's (stylize's --features, its VGG16)
+        if key in saved and context.get_parameter_source(name) is click.core.ParameterSource.DEFAULT:
+            value = recorded[name] if name in recorded else convert(saved[key])
             if json.loads(json.dumps(values[name])) != value:  # (a tuple option, a JSON list)
                 adopted.append(f"{name} {value}")
             values[name] = value
     if adopted:
         _say_once(f"from {source}: {', '.join(adopted)}")
+
+
+def _check_run_folder(spec: TaskSpec, values: dict[str, Any]) -> None:
+    """--out is a folder of its own: not a file, and not a folder the run reads its images from
+    (the run marks its folder, and marked folders are never training data: the images there
+    would vanish from this run and every later one)."""
+    out = Path(values["out"])
+    if out.exists() and not out.is_dir():
+        raise click.ClickException(f"--out {out} is a file: give a folder for the run (it is created)")
+    names = [*_TRAIN_DATA_OPTIONS, *(p.name for p in spec.train_options if isinstance(p.type, click.Path))]
+    for folder in (Path(value) for name in names for value in _as_list(values.get(name))):
+        if folder.is_dir() and folder.resolve() == out.resolve():
+            raise click.ClickException(f"--out {out} is a folder the run reads images from: give the run a folder "
+                                       "of its own (e.g. runs/NAME)")
+    if values["resume"] and not (out / "last.safetensors").is_file():
+        _say_once(f"--resume: no checkpoint in {out} yet, so this starts a new run there")
+
+
+_TRAIN_DATA_OPTIONS = ("data", "val")
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _train(spec: TaskSpec, values: dict[str, Any]) -> None:
+    from imgrestore.task import resolve
+    from imgrestore.training.checkpoint import CheckpointError
+    from imgrestore.training.data import SPLIT_RECORD_NAME, recorded_split
+    from imgrestore.training.trainer import TrainConfig, train
+
+    _check_run_folder(spec, values)
+    try:
+        _adopt_checkpoint_architecture(spec, values)
+    except CheckpointError as error:
+        raise click.ClickException(str(error)) from None
+    task_options = {p.name: values[p.name] for p in spec.train_options}
+    recipe_options = {"data": list(values["data"]), "val": list(values["val"]) or None,
+                      "val_fraction": values["val_fraction"], **task_options}
+    out = Path(values["out"])
+    fresh = not (out / "last.safetensors").exists()
+    # a fresh run records its held-out split, a resumed one keeps it; a folder that holds
+    # another run (refused below, without --resume) is left untouched
+    record = out / SPLIT_RECORD_NAME if values["resume"] or fresh else None
+    try:
+        with recorded_split(record):
+            recipe = resolve(spec.recipe)(recipe_options)
+    except (ValueError, FileNotFoundError) as error:  # no data, a bad option: one clear line
+        raise click.ClickException(str(error)) from None
+    # what the command line leaves unset comes from the recipe's own defaults, then the trainer's
+    tuned = {name: values[name] for name in RECIPE_TUNED if values[name] is not None}
+    config = TrainConfig(
+        out_dir=values["out"], steps=values["steps"], seed=values["seed"],
+        checkpoint_every=values["checkpoint_every"],
+        validate_every=values["validate_every"], log_every=values["log_every"], resume=values["resume"],
+        init=values["init"], ema=values["ema"],
+        device=values["device"], precision=values["precision"], threads=values["threads"],
+        options=recipe_options, **{**getattr(recipe, "training_defaults", {}), **tuned},
+    )
+    config = _fit_warmup(config, chosen=values["warmup"] is not None, fresh=fresh)
+    from imgrestore.training.stopping import TrainingInterrupted
+    from imgrestore.training.trainer import SetupError
+
+    try:
+        final = train(recipe, config)
+    except (SetupError, CheckpointError) as error:
+        raise click.ClickException(str(error)) from None
+    except TrainingInterrupted as stopped:
+        _say_once(f"stopped at step {stopped.step}; {Path(values['out']) / 'last.safetensors'} holds it: "
+                  "continue with the same command and --resume")
+        sys.exit(130)
+    _say_once(f"weights: {final}")
+
+
+WARMUP_SHARE = 5
+"""A default warm-up takes at most a fifth of the steps."""
+
+
+def _fit_warmup(config: Any, chosen: bool, fresh: bool) -> Any:
+    """A short run (a 200-step fine-tune) under the default 300-step warm-up ended at its peak
+    learning rate, never decaying: a default warm-up is cut to a fifth of a new run's steps. One
+    the user chose is kept, with a note when the rate could only rise; a resumed run keeps its own."""
+    from dataclasses import replace
+
+    if config.warmup <= config.steps // WARMUP_SHARE:
+        return config
+    if not chosen and fresh:
+        _say_once(f"warm-up: {config.steps // WARMUP_SHARE} steps, a fifth of --steps {config.steps} "
+                  f"(the default {config.warmup} would leave no time to decay)")
+        return replace(config, warmup=config.steps // WARMUP_SHARE)
+    if config.warmup >= config.steps:
+        _say_once(f"note: --warmup {config.warmup} is not shorter than --steps {config.steps}: the learning rate "
+                  "only rises")
+    return config
 
 
 def _say_once(message: str) -> None:
@@ -375,51 +477,18 @@ def _say_once(message: str) -> None:
         click.echo(message, err=True)
 
 
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
 def _train_command(spec: TaskSpec) -> click.Command:
     def callback(**values: Any) -> None:
-        from imgrestore.task import resolve
-        from imgrestore.training.checkpoint import CheckpointError
-        from imgrestore.training.data import SPLIT_RECORD_NAME, recorded_split
-        from imgrestore.training.trainer import TrainConfig, train
-
         try:
-            _adopt_checkpoint_architecture(spec, values)
-        except CheckpointError as error:
-            raise click.ClickException(str(error)) from None
-        task_options = {p.name: values[p.name] for p in spec.train_options}
-        recipe_options = {"data": list(values["data"]), "val": list(values["val"]) or None,
-                          "val_fraction": values["val_fraction"], **task_options}
-        out = Path(values["out"])
-        # a fresh run records its held-out split, a resumed one keeps it; a folder that holds
-        # another run (refused below, without --resume) is left untouched
-        record = out / SPLIT_RECORD_NAME if values["resume"] or not (out / "last.safetensors").exists() else None
-        try:
-            with recorded_split(record):
-                recipe = resolve(spec.recipe)(recipe_options)
-        except (ValueError, FileNotFoundError) as error:  # no data, a bad option: one clear line
-            raise click.ClickException(str(error)) from None
-        # what the command line leaves unset comes from the recipe's own defaults, then the trainer's
-        tuned = {name: values[name] for name in RECIPE_TUNED if values[name] is not None}
-        config = TrainConfig(
-            out_dir=values["out"], steps=values["steps"], seed=values["seed"],
-            checkpoint_every=values["checkpoint_every"],
-            validate_every=values["validate_every"], log_every=values["log_every"], resume=values["resume"],
-            init=values["init"], ema=values["ema"],
-            device=values["device"], precision=values["precision"], threads=values["threads"],
-            options=recipe_options, **{**getattr(recipe, "training_defaults", {}), **tuned},
-        )
-        from imgrestore.training.stopping import TrainingInterrupted
-        from imgrestore.training.trainer import SetupError
-
-        try:
-            final = train(recipe, config)
-        except (SetupError, CheckpointError) as error:
-            raise click.ClickException(str(error)) from None
-        except TrainingInterrupted as stopped:
-            _say_once(f"stopped at step {stopped.step}; {Path(values['out']) / 'last.safetensors'} holds it: "
-                      "continue with the same command and --resume")
+            _train(spec, values)
+        except KeyboardInterrupt:  # before the loop (loading data, K-SVD) or a second Ctrl-C in it
+            _say_once("interrupted before a checkpoint could be written")
             sys.exit(130)
-        _say_once(f"weights: {final}")
+
 
     params: list[click.Parameter] = [
         click.Option(["--data"], multiple=True, type=click.Path(exists=True, path_type=Path),
@@ -462,7 +531,7 @@ def _train_command(spec: TaskSpec) -> click.Command:
         *spec.train_options,
     ]
     return click.Command(spec.name, callback=callback, params=params,
-                         help=f"Train a {spec.name} model with its recipe. Runs under torchrun for several GPUs.")
+                         help=f"Train {_article(spec.name)} {spec.name} model with its recipe. Runs under torchrun for several GPUs.")
 
 
 def _export_command(spec: TaskSpec) -> click.Command:
@@ -494,7 +563,7 @@ def _export_command(spec: TaskSpec) -> click.Command:
             click.Option(["--opset"], type=click.IntRange(17), default=18, show_default=True),
             *spec.export_options,
         ],
-        help=f"Export a {spec.name} checkpoint to ONNX (dynamic batch/height/width) and check parity with torch.",
+        help=f"Export {_article(spec.name)} {spec.name} checkpoint to ONNX (dynamic batch/height/width) and check parity with torch.",
     )
 
 

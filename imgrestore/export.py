@@ -189,7 +189,15 @@ def parity_difference(model: nn.Module, spec: ExportSpec, onnx_path: Path, seed:
         else:
             shape = (1, *example.shape[1:])
         inputs[entry.name] = torch.rand(shape, generator=generator).numpy()
-    onnx_output = OnnxModel(onnx_path, device="cpu").run(inputs)
+    try:
+        session = OnnxModel(onnx_path, device="cpu")
+    except Exception as error:  # onnxruntime's own error types: an opset newer than it supports, above all
+        text = str(error)
+        support = text[text.find("Current official support"):].strip() if "Current official support" in text else ""
+        raise ValueError(f"onnxruntime cannot load the exported model{': ' + support if support else ''}; export "
+                         "at a lower --opset (the default 18 loads everywhere)" if support else
+                         f"onnxruntime cannot load the exported model: {text.strip().splitlines()[-1]}") from None
+    onnx_output = session.run(inputs)
     padded = [
         torch.from_numpy(pad_to_multiple(value, spec.info.size_multiple) if entry.kind in SPATIAL_KINDS else value)
         for entry, value in zip(spec.info.inputs, inputs.values())

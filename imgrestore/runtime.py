@@ -177,6 +177,9 @@ class OnnxModel:
         self.path = Path(path)
         if device not in PROVIDERS:
             raise ValueError(f"unknown device {device!r} (choose from {', '.join(PROVIDERS)})")
+        if self.path.suffix.lower() in (".safetensors", ".pt", ".pth"):
+            raise ModelMetadataError(f"{self.path} is a training checkpoint, not an ONNX model: export it with "
+                                     f"`imgrestore export TASK --checkpoint {self.path} -o model.onnx` and pass that")
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 2 if verbose else 4
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL

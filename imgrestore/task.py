@@ -92,6 +92,12 @@ class TaskSpec:
     train_options: tuple["click.Parameter", ...] = ()
     """Extra click parameters of `imgrestore train <task>` (passed to the recipe in `options`)."""
 
+    checkpoint_options: dict[str, str | tuple[str, Callable[[Any], Any]]] = field(default_factory=dict)
+    """Train options whose model_config key has another name (stylize's `--width` is "features"),
+    or (key, function of that value) where the value differs too (denoise's `--color` is
+    channels == 3): with --init or --resume, options left unset take the checkpoint's values,
+    and an option is found in the checkpoint by its own name unless it is listed here."""
+
     export: str = ""
     """"package.module:export_spec": (model, model_config, options) -> ExportSpec (example inputs,
     metadata); `options` holds the values of `export_options`."""

@@ -147,3 +147,24 @@ def test_reconstruct_stride_zero_is_refused() -> None:
     """It was taken as "not given" and exported as stride 2."""
     result = CliRunner().invoke(cli, ["export", "reconstruct", "--checkpoint", __file__, "-o", "x.onnx", "--stride", "0"])
     assert result.exit_code == 2 and "--stride" in result.output
+
+
+def test_an_opset_newer_than_onnxruntime_and_a_checkpoint_as_model_are_explained(tiny_denoiser, tmp_path: Path,
+                                                                                 astronaut: np.ndarray) -> None:
+    """--opset 27 ended in a 50-line onnxruntime traceback; --model last.safetensors in "Protobuf
+    parsing failed"."""
+    checkpoint = tiny_denoiser["run"] / "last.safetensors"
+    newest = onnx.defs.onnx_opset_version()  # the onnx package's newest: 27 here, onnxruntime 1.2x stops at 26
+    result = CliRunner().invoke(cli, ["export", "denoise", "--checkpoint", str(checkpoint), "--opset", str(newest),
+                                      "-o", str(tmp_path / "new.onnx")])
+    if result.exit_code == 0:
+        pytest.skip(f"this onnxruntime loads opset {newest}")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "onnxruntime cannot load the exported model" in result.output and "lower --opset" in result.output
+    assert not (tmp_path / "new.onnx").exists()
+
+    from imgrestore.images import Picture, write_image
+
+    write_image(tmp_path / "a.png", Picture(color=astronaut[:32, :32]))
+    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--model", str(checkpoint)])
+    assert result.exit_code == 2 and "is a training checkpoint, not an ONNX model: export it" in result.output

@@ -247,6 +247,8 @@ def test_validation_crops_keep_their_size_where_images_allow_it() -> None:
     assert [crop.shape for crop in validation_crops([small, small[:50]], 192, multiple=4)] == [(48, 48, 1)] * 2
     with pytest.raises(ValueError, match="validation images are too small.*--val"):
         validation_crops([small[:10]], 192)
+    # a thumbnail among them is left out (it stopped the run), and does not shrink the others' crops
+    assert [crop.shape for crop in validation_crops([small, small[:10], small[:50]], 192, multiple=4)] == [(48, 48, 1)] * 2
 
 
 def test_a_colour_denoiser_on_gray_images_says_to_pass_gray(tmp_path: Path, small_gray_folder: Path,
@@ -638,3 +640,68 @@ def test_impossible_model_options_are_one_line_errors(tmp_path: Path, training_f
                                       "--steps", "1", *flags])
     assert result.exit_code in (1, 2) and message in result.output and "Traceback" not in result.output
     assert not (tmp_path / "run" / "last.safetensors").exists()
+
+
+def test_run_folder_mistakes_are_caught_before_training(tmp_path: Path, training_folder: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by a QA pass: --out equal to --data marked the photos' folder as a run, so it was never
+    training data again; --out naming a file gave a wrong message; --resume into an empty folder
+    silently started over; --init from another task's checkpoint copied its options and then
+    advised options no model could match; a Ctrl-C while the data loaded exited 1 ("Aborted!")."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(training_folder, data)
+    base = ["train", "denoise", "--gray", "--data", str(data), "--steps", "2", "--batch-size", "2", "--patch-size", "32",
+            "--features", "8", "--depth", "3", "--threads", "1"]
+    result = CliRunner().invoke(cli, [*base, "--out", str(data)])
+    assert result.exit_code == 1 and "is a folder the run reads images from" in result.output
+    assert not (data / ".imgrestore-run").exists()
+    (tmp_path / "notes.txt").write_text("x")
+    result = CliRunner().invoke(cli, [*base, "--out", str(tmp_path / "notes.txt")])
+    assert result.exit_code == 1 and "is a file: give a folder" in result.output
+    result = CliRunner().invoke(cli, [*base, "--out", str(tmp_path / "typo"), "--resume"])
+    assert result.exit_code == 0 and "no checkpoint in" in result.output and "starts a new run" in result.output
+    assert "warm-up: 0 steps, a fifth of --steps 2" in result.output  # the default 300 would never decay
+
+    result = CliRunner().invoke(cli, ["train", "upscale", "--data", str(data), "--out", str(tmp_path / "up"),
+                                      "--steps", "1", "--init", str(tmp_path / "typo" / "last.safetensors")])
+    assert result.exit_code == 1 and "is a checkpoint of the denoise task, not upscale" in result.output
+
+    from imgrestore_denoise import recipe as denoise_recipe
+
+    def interrupted(options):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(denoise_recipe, "recipe", interrupted)
+    result = CliRunner().invoke(cli, [*base, "--out", str(tmp_path / "stopped")])
+    assert result.exit_code == 130 and "interrupted before a checkpoint" in result.output
+
+
+def test_a_run_started_again_after_dying_before_its_first_checkpoint_logs_each_step_once(
+        tmp_path: Path, training_folder: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "log.csv").write_text("step,loss,lr,seconds,val_psnr\n1,0.5,0.001,1,\n2,0.4,0.001,2,\n")
+    (run / "evaluations.jsonl").write_text('{"step": 2, "psnr": 20}\n')
+    _train(run, training_folder, 3)
+    steps = [row["step"] for row in _log(run)]
+    assert steps == sorted(set(steps)) and steps[-1] == "3"
+    assert '"psnr": 20' not in (run / "evaluations.jsonl").read_text()  # the dead attempt's evaluation went too
+
+
+def test_fine_tuning_a_narrow_stylize_network_takes_its_width_from_the_checkpoint(tmp_path: Path,
+                                                                                   training_folder: Path) -> None:
+    """--width is the model_config's "features": matched by name only, it was not adopted, and the
+    error then advised --features, which is stylize's VGG16 file."""
+    features = Path(__file__).resolve().parents[2] / "shared" / "data" / "features" / "vgg16_hed.npz"
+    if not features.is_file():
+        pytest.skip("needs ../shared/data/features/vgg16_hed.npz")
+    common = ["train", "stylize", "--data", str(training_folder), "--style-image", str(training_folder / "brick.png"),
+              "--features", str(features), "--steps", "1", "--crop", "32", "--content-size", "64",
+              "--style-size", "64", "--threads", "1"]
+    result = CliRunner().invoke(cli, [*common, "--out", str(tmp_path / "narrow"), "--width", "4", "--blocks", "1"])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(cli, [*common, "--out", str(tmp_path / "tuned"),
+                                      "--init", str(tmp_path / "narrow" / "last.safetensors")])
+    assert result.exit_code == 0 and "width 4, blocks 1" in result.output, result.output

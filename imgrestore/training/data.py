@@ -225,11 +225,16 @@ def validation_crops(images: Sequence[np.ndarray], size: int, multiple: int = 1,
     large = [image for image in images if min(image.shape[:2]) >= size]
     if large:
         return [center_crop(image, size) for image in large]
-    side = min(min(image.shape[:2]) for image in images) // multiple * multiple
-    if side < smallest:
+    usable = [image for image in images if min(image.shape[:2]) // multiple * multiple >= smallest]
+    if not usable:
+        side = max(min(image.shape[:2]) for image in images) // multiple * multiple
         raise ValueError(f"validation images are too small: their centre crops would be {side}px, "
                          f"at least {smallest} are needed (give larger ones with --val)")
-    return [center_crop(image, side) for image in images]
+    if len(usable) < len(images):  # one thumbnail among the validation images must not stop the run
+        print(f"left out of validation: {len(images) - len(usable)} image(s) smaller than {smallest}px on a side",
+              file=sys.stderr)
+    side = min(min(image.shape[:2]) for image in usable) // multiple * multiple
+    return [center_crop(image, side) for image in usable]
 
 
 @dataclass

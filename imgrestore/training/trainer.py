@@ -73,17 +73,30 @@ orders floating-point sums differently, so the weights may differ in their last 
 an uninterrupted run's), or that only the first session uses (--init), or bookkeeping."""
 
 
-def _drop_log_rows_after(log_path: Path, step: int) -> None:
-    """A resumed run repeats the steps after its last checkpoint: the rows a killed session logged
-    for them would stand twice in log.csv (steps 3, 4, 3, 4, 5...), so they go."""
-    if not log_path.is_file():
-        return
-    with log_path.open(newline="") as stream:
-        rows = list(csv.reader(stream))
-    kept = rows[:1] + [row for row in rows[1:] if row and row[0].isdigit() and int(row[0]) <= step]
-    if len(kept) < len(rows):
-        with log_path.open("w", newline="") as stream:
-            csv.writer(stream).writerows(kept)
+def _drop_log_rows_after(out: Path, step: int) -> None:
+    """A resumed run repeats the steps after its last checkpoint, and a run started again in a
+    folder whose first attempt died before any checkpoint repeats them all: the rows logged for
+    them would stand twice in log.csv (steps 1, 2, 1, 2, 3...) and evaluations.jsonl, so they go."""
+    log_path, evaluations = out / "log.csv", out / "evaluations.jsonl"
+    if log_path.is_file():
+        with log_path.open(newline="") as stream:
+            rows = list(csv.reader(stream))
+        kept = rows[:1] + [row for row in rows[1:] if row and row[0].isdigit() and int(row[0]) <= step]
+        if len(kept) < len(rows):
+            with log_path.open("w", newline="") as stream:
+                csv.writer(stream).writerows(kept)
+    if evaluations.is_file():
+        lines = evaluations.read_text().splitlines(keepends=True)
+        kept_lines = [line for line in lines if _logged_step(line) <= step]
+        if len(kept_lines) < len(lines):
+            evaluations.write_text("".join(kept_lines))
+
+
+def _logged_step(line: str) -> float:
+    try:
+        return float(json.loads(line)["step"])
+    except (ValueError, KeyError, TypeError):
+        return math.inf  # a damaged line (a session killed while writing it) goes too
 
 
 def _write_config(out: Path, config: TrainConfig, resumed_at: int | None) -> None:
@@ -359,8 +372,8 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
         )
 
     log_path = out / "log.csv"
-    if context.main and config.resume and step:
-        _drop_log_rows_after(log_path, step)
+    if context.main:
+        _drop_log_rows_after(out, step)
     count, started = 0, time.time()
 
     def checkpoint(name: str, score: float | None = None) -> None:

@@ -43,6 +43,7 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
             ),
             model_factory="imgrestore_denoise.model:build",
             recipe="imgrestore_denoise.recipe:recipe",
+            checkpoint_options={"color": ("channels", lambda channels: channels == 3)},
             train_options=(
                 click.Option(["--color/--gray"], default=True, show_default=True,
                              help="Train the colour (RGB) or the gray model."),

@@ -25,6 +25,7 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
             inputs=("latent",),
             model_factory="imgrestore_sample.networks:build",
             recipe="imgrestore_sample.recipe:recipe",
+            checkpoint_options={"network": "kind"},
             train_options=(
                 click.Option(["--network"], type=click.Choice(["dcgan", "vae", "classifier"]), default="dcgan",
                              show_default=True, help="What to train: a generator, or the evaluator's classifier."),

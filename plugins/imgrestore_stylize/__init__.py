@@ -93,6 +93,7 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
             ),
             model_factory="imgrestore_stylize.networks:build",
             recipe="imgrestore_stylize.recipe:recipe",
+            checkpoint_options={"width": "features"},
             train_options=(
                 click.Option(["--style-image"], type=click.Path(exists=True, dir_okay=False), default=None,
                              help="The painting to learn (required)."),
