@@ -60,7 +60,10 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
                              help="Generated images kept in each discriminator's history pool."),
             ),
             export="imgrestore_translate.export:export_spec",
-            export_options=(DIRECTION,),
+            export_options=(click.Option(["--direction"], type=click.Choice(["a2b", "b2a"]), default="a2b",
+                                         show_default=True,
+                                         help="Which of the checkpoint's two generators to export: a2b maps "
+                                         "--domain-a to --domain-b, b2a back."),),
             models=tuple(f"translate-{pair}-{direction}" for pair in PAIRS for direction in ("a2b", "b2a")),
         )
     )
