@@ -433,7 +433,7 @@ def _train(spec: TaskSpec, values: dict[str, Any]) -> None:
         device=values["device"], precision=values["precision"], threads=values["threads"],
         options=recipe_options, **{**getattr(recipe, "training_defaults", {}), **tuned},
     )
-    config = _fit_warmup(config, chosen=values["warmup"] is not None, fresh=fresh)
+    config = _fit_warmup(config, chosen=values["warmup"] is not None, fresh=fresh, out=out)
     from imgrestore.training.stopping import TrainingInterrupted
     from imgrestore.training.trainer import SetupError
 
@@ -452,12 +452,19 @@ WARMUP_SHARE = 5
 """A default warm-up takes at most a fifth of the steps."""
 
 
-def _fit_warmup(config: Any, chosen: bool, fresh: bool) -> Any:
+def _fit_warmup(config: Any, chosen: bool, fresh: bool, out: Path) -> Any:
     """A short run (a 200-step fine-tune) under the default 300-step warm-up ended at its peak
-    learning rate, never decaying: a default warm-up is cut to a fifth of a new run's steps. One
-    the user chose is kept, with a note when the rate could only rise; a resumed run keeps its own."""
+    learning rate, never decaying: a default warm-up is cut to a fifth of a new run's steps. A
+    resumed run keeps the warm-up its first session used (config.json), so that its schedule does
+    not change under it; one the user chose is kept, with a note when the rate could only rise."""
+    import json
     from dataclasses import replace
 
+    if not chosen and not fresh and (out / "config.json").is_file():
+        recorded = json.loads((out / "config.json").read_text()).get("warmup")
+        if isinstance(recorded, int) and recorded != config.warmup:
+            return replace(config, warmup=recorded)
+        return config
     if config.warmup <= config.steps // WARMUP_SHARE:
         return config
     if not chosen and fresh:
