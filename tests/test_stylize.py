@@ -316,8 +316,8 @@ def test_a_working_size_stylizes_small_and_returns_the_photo_size(astronaut: np.
 
 def test_an_option_of_the_other_method_is_refused_not_ignored(cli_runner, vgg_file: Path, coffee: np.ndarray,
                                                               tmp_path: Path) -> None:
-    """--style-image without --method optimize rendered Starry Night; --style or --model with
-    --method optimize were dropped."""
+    """--style-image without --method optimize rendered Starry Night, and --style-weight 50 changed
+    nothing; --style or --model with --method optimize were dropped."""
     from imgrestore.cli import cli
 
     write_image(tmp_path / "painting.png", Picture(color=coffee))
@@ -325,6 +325,10 @@ def test_an_option_of_the_other_method_is_refused_not_ignored(cli_runner, vgg_fi
     base = ["stylize", str(tmp_path / "in"), str(tmp_path / "out")]
     for extra, complaint in ((["--style-image", str(tmp_path / "painting.png")], "--style-image: for --method optimize"),
                              (["--iterations", "7"], "--iterations: for --method optimize"),
+                             (["--style-weight", "50", "--tv-weight", "5"], "--style-weight, --tv-weight: for --method optimize"),
+                             (["--style-size", "64"], "--style-size: for --method optimize"),
+                             (["--content-weight", "9"], "--content-weight: for --method optimize"),
+                             (["--threads", "4"], "--threads: for --method optimize"),
                              (["--method", "optimize", "--style-image", str(tmp_path / "painting.png"), "--features",
                                str(vgg_file), "--style", "udnie"], "--style names a fast network"),
                              (["--method", "optimize", "--style-image", str(tmp_path / "painting.png"), "--features",

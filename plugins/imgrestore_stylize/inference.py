@@ -54,8 +54,10 @@ def finish(output: np.ndarray, picture: Picture, options: dict[str, Any]) -> np.
     return strength * output + (1 - strength) * original
 
 
-OPTIMIZE_DEFAULTS = {"style_image": None, "features": None, "iterations": 300, "optimize_size": 512}
-"""Options only --method optimize reads, at their defaults: the fast method refuses others."""
+OPTIMIZE_DEFAULTS = {"style_image": None, "features": None, "iterations": 300, "optimize_size": 512,
+                     "style_size": 256, "content_weight": None, "style_weight": None, "tv_weight": None, "threads": 0}
+"""Options only --method optimize reads, at their defaults: the fast method refuses others (a
+network's style weight was fixed when it was trained; --style-weight 50 had changed nothing)."""
 
 
 def engine(options: dict[str, Any], device: str) -> Any:
