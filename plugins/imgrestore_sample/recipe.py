@@ -107,7 +107,10 @@ class _Generator(_SampleSet):
             try:
                 path = shipped_evaluator(self.data.name)
             except WeightsError as error:
-                print(f"no evaluator for {self.data.name!r} ({error}); samples are not scored")
+                print(f"no evaluator for {self.data.name!r} ({error}); samples are not scored (val_frechet "
+                      "stays nan and no best.safetensors is kept): the shipped evaluators go by the data set's "
+                      "file or folder name (mnist_10k.npz, a folder named fashion-mnist); for another set give "
+                      "--evaluator CKPT, e.g. one trained with `imgrestore train sample --network classifier`")
                 return None
         return Evaluator(path)
 
