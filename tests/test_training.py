@@ -707,3 +707,27 @@ def test_fine_tuning_a_narrow_stylize_network_takes_its_width_from_the_checkpoin
     result = CliRunner().invoke(cli, [*common, "--out", str(tmp_path / "tuned"),
                                       "--init", str(tmp_path / "narrow" / "last.safetensors")])
     assert result.exit_code == 0 and "width 4, blocks 1" in result.output, result.output
+
+
+def test_a_validation_fraction_that_takes_every_image_leaves_one_to_train_on(tmp_path: Path, camera: np.ndarray) -> None:
+    """Two images at --val-fraction 0.5 whose names both hash below it were both held out, and
+    the run said it found no usable training images (they were big enough)."""
+    from imgrestore.images import Picture, write_image
+    from imgrestore.training.data import _unit_hash, hash_holdout
+
+    names = [f"img{i}.png" for i in range(10**4) if _unit_hash(f"img{i}.png") < 0.5][:2]
+    paths = []
+    for name in names:
+        paths.append(tmp_path / name)
+        write_image(paths[-1], Picture(color=camera[:64, :64, None]))
+    kept, held = hash_holdout(paths, 0.5)
+    assert kept == [max(paths, key=lambda p: _unit_hash(p.name))] and len(held) == 1
+    kept, held = hash_holdout(paths[:1], 0.5)
+    assert kept == paths[:1] and held == []
+
+
+def test_sizes_are_said_in_a_unit_that_shows_them() -> None:
+    """IMGRESTORE_TRAIN_MEMORY=1K said the set decodes to "0.0 GB, more than the budget of 0.0 GB"."""
+    from imgrestore.training.image_cache import byte_size
+
+    assert [byte_size(n) for n in (800, 1024, 5 << 20, 3 << 30)] == ["800 bytes", "1.0 KB", "5.0 MB", "3.0 GB"]

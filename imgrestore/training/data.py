@@ -107,13 +107,19 @@ def hash_holdout(paths: Sequence[Path], fraction: float) -> tuple[list[Path], li
     """Split by a hash of the file name: stable when files are added, no RNG state involved.
     When no name hashes below the fraction (a small set), the readable image whose hash is
     lowest is held out: not the first name, which in a folder copied from a Mac may be junk,
-    and one that an added file displaces only if its hash is lower still."""
+    and one that an added file displaces only if its hash is lower still. Likewise, when every
+    name hashes below it, the readable image whose hash is highest is trained on (two images at
+    --val-fraction 0.5 had both been held out, and the run said it found no usable images); a
+    single image is trained on, with no validation."""
     held = [p for p in paths if _unit_hash(p.name) < fraction]
     kept = [p for p in paths if _unit_hash(p.name) >= fraction]
     if not held and len(kept) > 1:
         chosen = next((p for p in sorted(kept, key=lambda p: _unit_hash(p.name)) if _readable(p)), None)
         if chosen is not None:
             held, kept = [chosen], [p for p in kept if p != chosen]
+    elif not kept and held:
+        chosen = next((p for p in sorted(held, key=lambda p: -_unit_hash(p.name)) if _readable(p)), held[-1])
+        kept, held = [chosen], [p for p in held if p != chosen]
     return kept, held
 
 
@@ -198,7 +204,7 @@ def load_images(paths: Sequence[Path], mode: str | None, min_size: int = 0, role
         print(f"skipped {small} {role} image(s) smaller than {min_size}px on a side", file=sys.stderr)
     held = sum(image.nbytes for image in images if not isinstance(image, np.memmap))
     if held > 1 << 30:
-        print(f"{role} images: {len(images)}, {held / (1 << 30):.1f} GB decoded in memory", file=sys.stderr)
+        print(f"{role} images: {len(images)}, {image_cache.byte_size(held)} decoded in memory", file=sys.stderr)
     if not images:
         need = f" (need at least {min_size}px on each side)" if min_size else ""
         raise ValueError(f"no usable {role} images{need}")

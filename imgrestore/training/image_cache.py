@@ -112,17 +112,25 @@ def store(path: Path, mode: str | None, folder: Path, pixels: np.ndarray) -> np.
     return np.load(file, mmap_mode="r")
 
 
+def byte_size(count: float) -> str:
+    """1.5 GB, 12 MB, 800 bytes: a budget of 1K read "0.0 GB" beside a set of "0.0 GB"."""
+    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if count >= size:
+            return f"{count / size:.1f} {unit}"
+    return f"{int(count)} bytes"
+
+
 def check_cache_space(folder: Path, needed: int) -> None:
     """Refuse before decoding when the cache's disk cannot take the set."""
     folder.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(folder).free
     if needed > free:
-        raise ValueError(f"the training images decode to {needed / (1 << 30):.1f} GB, more than the memory budget, "
-                         f"and the cache folder {folder} has only {free / (1 << 30):.1f} GB free: point "
+        raise ValueError(f"the training images decode to {byte_size(needed)}, more than the memory budget, "
+                         f"and the cache folder {folder} has only {byte_size(free)} free: point "
                          f"{CACHE_VARIABLE} at a larger disk, or train on fewer or smaller images")
 
 
 def announce(count: int, needed: int, budget: float, folder: Path, role: str) -> None:
-    print(f"{role} images: {count} decode to about {needed / (1 << 30):.1f} GB, more than the memory budget of "
-          f"{budget / (1 << 30):.1f} GB (half the available memory, or {MEMORY_VARIABLE}): they are decoded once "
+    print(f"{role} images: {count} decode to about {byte_size(needed)}, more than the memory budget of "
+          f"{byte_size(budget)} (half the available memory, or {MEMORY_VARIABLE}): they are decoded once "
           f"into {folder} and memory-mapped; delete that folder to reclaim the disk", file=sys.stderr)
