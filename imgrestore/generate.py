@@ -107,7 +107,7 @@ def generate(runner: TaskRunner, out_dir: Path, options: GenerateOptions,
     paths = [out_dir / name for name in names]
     if sheet_path is not None and sheet_path.resolve() in {path.resolve() for path in paths}:
         raise OutputConflict(f"--grid {sheet_path} is the name of one of the samples: choose another")
-    settings = {"model_sha256": sha256_of(model.path), "truncation": options.truncation,
+    settings = {"model": model.path.name, "model_sha256": sha256_of(model.path), "truncation": options.truncation,
                 "frames_per_walk": options.interpolate}
     _record_settings(out_dir / f".seed{options.seed}_{'walks' if options.interpolate else 'samples'}.imgrestore.json",
                      settings, options.skip_existing)
@@ -145,15 +145,20 @@ def generate(runner: TaskRunner, out_dir: Path, options: GenerateOptions,
 
 def _record_settings(record: Path, settings: dict[str, object], skip_existing: bool) -> None:
     """Refuse a resume whose settings differ from those the folder's images were made with
-    (a file from before such records existed is trusted, as before), then record these."""
+    (a file from before such records existed is trusted, as before), then record these. The
+    model is compared by its bytes and named by its file name (a hash alone told the user
+    nothing; a renamed copy of the same model is the same model)."""
     if skip_existing and record.exists():
         try:
             earlier = json.loads(record.read_text())
         except (OSError, ValueError):
             earlier = None
-        if isinstance(earlier, dict) and earlier != settings:
-            changed = "; ".join(f"{key} {earlier.get(key)} -> {value}" for key, value in settings.items()
-                                if earlier.get(key) != value)
+        compared = [key for key in settings if key != "model"]
+        if isinstance(earlier, dict) and any(earlier.get(key) != settings[key] for key in compared):
+            changed = "; ".join(
+                f"model {earlier.get('model', earlier.get(key, '?')[:12] + '…')} -> {settings['model']}"
+                if key == "model_sha256" else f"{key} {earlier.get(key)} -> {settings[key]}"
+                for key in compared if earlier.get(key) != settings[key])
             raise OutputConflict(f"{record.parent} holds images of this seed made with other settings ({changed}): "
                                  "--skip-existing would mix the two runs; write to another folder, or drop "
                                  "--skip-existing to replace them")

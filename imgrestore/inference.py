@@ -92,6 +92,8 @@ class TaskRunner:
             flags = " and ".join("--" + name.replace("_", "-") for name in chosen)
             raise ValueError(f"--model {model} and {flags} both choose the model: give one of them")
         is_file = model is not None and (str(model).endswith(".onnx") or Path(model).is_file())
+        if is_file and not Path(model).is_file():  # onnxruntime would say "NO_SUCHFILE : Load model ... failed"
+            raise ValueError(f"--model {model}: no such file" + (" (a folder)" if Path(model).is_dir() else ""))
         self.model_path = Path(model) if is_file else None
         self.model_name = str(model) if model is not None and not is_file else None
         if self.model_name is not None and spec.model_name is not None:

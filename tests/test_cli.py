@@ -57,6 +57,10 @@ def test_unknown_model_name_is_one_clear_error_before_the_batch(tmp_path, astron
     assert result.exit_code == 2 and result.output.count("no shipped model named 'nope'") == 1
     assert "(denoise models: denoise-color, denoise-gray)" in result.output  # only this task's names
     assert not (tmp_path / "out").exists()
+    # a model file that is not there: said so, not onnxruntime's "[ONNXRuntimeError] : 3 : NO_SUCHFILE"
+    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "in"), str(tmp_path / "out"), "--model", "color.onnx"])
+    assert result.exit_code == 2 and "Error: --model color.onnx: no such file" in result.output, result.output
+    assert "ONNXRuntimeError" not in result.output and not (tmp_path / "out").exists()
 
 
 def test_a_tile_below_the_models_smallest_is_raised_and_said(tmp_path, astronaut) -> None:

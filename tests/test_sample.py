@@ -278,7 +278,7 @@ def test_a_resume_with_other_settings_is_refused_rather_than_mixed(tmp_path: Pat
     assert result.exit_code == 2 and "truncation None -> 0.5" in result.output
     assert {p.name: p.read_bytes() for p in out.glob("*.png")} == before  # nothing written
     result = CliRunner().invoke(cli, ["sample", str(out), "-n", "4", "--model", "vae-digits", "--skip-existing"])
-    assert result.exit_code == 2 and "model_sha256" in result.output
+    assert result.exit_code == 2 and "model dcgan-digits.onnx -> vae-digits.onnx" in result.output, result.output
     _, output = _sample(tmp_path, "t", "-n", "4", "--skip-existing")  # the same settings resume
     assert "wrote 2, skipped 2" in output
     _, output = _sample(tmp_path, "t", "-n", "4", "--truncation", "0.5")  # replacing them is asked for
