@@ -120,13 +120,16 @@ def _inference_command(spec: TaskSpec) -> click.Command:
         click.Option(["--report"], type=click.Path(dir_okay=False, path_type=Path), default=None,
                      callback=_writable_report,
                      help="Write a JSON report: the counts and every input with its output, or why it "
-                     "failed, or that it was skipped."),
+                     "failed, or that it was skipped; the files ignored as no image; on Ctrl-C, those "
+                     "not reached."),
         click.Option(["-v", "--verbose"], is_flag=True, help="Show onnxruntime's messages and per-model details."),
     ]
     if "mask" in spec.inputs:
         params[2:2] = [
             click.Option(["--masks"], type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-                         help="Folder of masks named like the inputs (same relative path and stem); white = fill."),
+                         help="Folder of masks named like the inputs (same relative path and stem, any image suffix, "
+                         "or STEM_mask.png); white = fill. It may be the input folder itself: then only "
+                         "STEM_mask.png beside STEM.png, and the masks are not inputs."),
             click.Option(["--mask"], type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
                          help="One mask for every image; white = fill."),
             click.Option(["--mask-from-alpha"], is_flag=True, help="Fill the transparent pixels (alpha below half)."),

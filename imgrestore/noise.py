@@ -16,24 +16,25 @@ def add_gaussian_noise(clean: np.ndarray, sigma: float, rng: np.random.Generator
     return np.clip(np.round(noisy), 0, 255).astype(np.uint8)
 
 
-# Median raw estimate at each nominal sigma, gray and colour (their patches differ: 49 values,
-# 147), measured by tools/calibrate_noise.py on crops of training data only (Train400 for gray,
-# Sun_Hays80 for colour). Clipping to 0..255 removes part of strong noise, so the raw estimate
-# reads low at high sigma; the model was trained on the nominal sigma.
+# Median raw estimate at each nominal sigma, per reading (see noise_reading), measured by
+# tools/calibrate_noise.py on crops of training data only (Train400 for gray, Sun_Hays80 for
+# colour). Clipping to 0..255 removes part of strong noise, so the raw estimate reads low at high
+# sigma; the model was trained on the nominal sigma.
 _NOMINAL_SIGMA = (0.0, 2.0, 5.0, 10.0, 15.0, 25.0, 35.0, 50.0, 60.0)
 _RAW_ESTIMATE = {
     "gray": (0.33, 1.65, 4.77, 9.77, 14.7, 24.51, 34.07, 47.16, 55.07),
     "color": (0.37, 2.03, 4.86, 9.65, 14.28, 23.83, 32.29, 44.25, 51.66),
+    "luma": (0.55, 1.36, 4.45, 9.49, 14.13, 24.11, 33.11, 47.8, 54.07),
 }
 
 
 def estimate_sigma(image: np.ndarray, calibrated: bool = True) -> float:
     """Noise sigma of an 8-bit-scale H×W(×C) image: the patch-PCA estimate, mapped to the nominal
     sigma of our noise protocol (see _RAW_ESTIMATE)."""
-    raw = estimate_sigma_raw(image)
+    kind, raw = noise_reading(image)
     if not calibrated:
         return raw
-    table = _RAW_ESTIMATE["color" if np.ndim(image) == 3 and np.shape(image)[2] > 1 else "gray"]
+    table = _RAW_ESTIMATE[kind]
     if raw > table[-1]:
         slope = (_NOMINAL_SIGMA[-1] - _NOMINAL_SIGMA[-2]) / (table[-1] - table[-2])
         return float(_NOMINAL_SIGMA[-1] + slope * (raw - table[-1]))
@@ -45,24 +46,70 @@ MAX_VALUES = 200_000 * 49
 ~80 MB however large the photo."""
 SATURATED_SHARE = 0.25
 """Patches with this share of pixels at 0 or 255 are left out: clipping removed their noise."""
+LUMA = np.array([0.299, 0.587, 0.114])
+"""JPEG's luma weights (ITU-R BT.601): the channel a JPEG keeps at full resolution."""
+LUMA_NOISE_GAIN = float(np.sqrt((LUMA**2).sum()))
+"""Noise of sigma in each of R, G, B, independent, is noise of LUMA_NOISE_GAIN × sigma in luma."""
+SUBSAMPLED_RATIO, SUBSAMPLED_LEAST = 2.0, 4.0
+"""The luma reading is taken when it is over twice the joint one and over 4: a noisy 4:2:0 JPEG
+reads 10-30 times more in luma, uncompressed noise reads alike both ways, and clean photos read
+at most 3.2 in luma (every image of CBSD68, Kodak24 and McMaster; scikit-image's photos and
+crops of them), which is fine detail and JPEG's own error, not noise to remove."""
 
 
-def estimate_sigma_raw(image: np.ndarray, patch: int = 7, stride: int = 3) -> float:
-    """Noise standard deviation of an H×W(×C) 8-bit-scale image (same units as the image).
+def estimate_sigma_raw(image: np.ndarray) -> float:
+    """Noise standard deviation of an H×W(×C) 8-bit-scale image, uncalibrated (noise_reading)."""
+    return noise_reading(image)[1]
+
+
+def noise_reading(image: np.ndarray, patch: int = 7, stride: int = 3) -> tuple[str, float]:
+    """Which calibration table applies ("gray", "color" or "luma") and the raw noise standard
+    deviation of an H×W(×C) 8-bit-scale image (same units as the image).
 
     Chen, Zhu & Heng (ICCV 2015), "An Efficient Statistical Method for Image Noise Level
     Estimation": the covariance eigenvalues of image patches that belong to noise alone are the
     smallest ones and follow a known distribution, so the largest tail of eigenvalues whose mean
-    equals their median is taken as the noise variance. A colour patch holds all its channels
-    (7×7×3 values): the channels of real texture move together, noise does not, so texture stays
-    out of the tail. Estimated per channel and averaged, a textured clean photo read as sigma 20
-    and was blurred. Flat and clipped patches (sky burnt to white, black borders) hold no noise
-    to measure and are left out when enough others remain. A gray image's estimate is then
-    refined on its weak-texture patches (_weak_texture_estimate).
+    equals their median is taken as the noise variance. Flat and clipped patches (sky burnt to
+    white, black borders) hold no noise to measure and are left out when enough others remain. A
+    gray image's estimate is then refined on its weak-texture patches (_weak_texture_estimate).
+
+    A colour patch holds all its channels (7×7×3 values): the channels of real texture move
+    together, noise does not, so texture stays out of the noise tail (estimated per channel and
+    averaged, a textured clean photo read as sigma 20 and was blurred). But a JPEG with the usual
+    4:2:0 chroma subsampling has smoothed the colour difference of its noise away, so its
+    channels' noise moves together too and the joint patches read sigma 20 as 1.5: the photo came
+    back untouched. Its luma keeps the noise at full resolution, so the luma's gray estimate,
+    scaled back by LUMA_NOISE_GAIN, is read as well, and taken when it is clearly the larger
+    (SUBSAMPLED_RATIO); elsewhere the joint reading is the steadier one.
     """
     image = np.asarray(image, dtype=np.float64)
-    if image.ndim == 2:
-        image = image[:, :, None]
+    if image.ndim == 2 or image.shape[2] == 1:
+        image = image.reshape(image.shape[0], image.shape[1], 1)
+        return "gray", _patch_estimate(image, _clipped(image), patch, stride, weak_texture=True)
+    joint, luma = colour_readings(image, patch, stride)
+    if luma > SUBSAMPLED_LEAST and luma > SUBSAMPLED_RATIO * joint:
+        return "luma", luma
+    return "color", joint
+
+
+def colour_readings(image: np.ndarray, patch: int = 7, stride: int = 3) -> tuple[float, float]:
+    """The raw joint-patch and luma readings of an H×W×3 image (see noise_reading)."""
+    image = np.asarray(image, dtype=np.float64)
+    clipped = _clipped(image)
+    joint = _patch_estimate(image, clipped, patch, stride, weak_texture=False)
+    luma_image = (image @ LUMA[: image.shape[2]])[:, :, None]
+    luma_clipped = clipped.any(axis=2, keepdims=True)  # a luma pixel lost noise where any channel did
+    return joint, _patch_estimate(luma_image, luma_clipped, patch, stride, weak_texture=True) / LUMA_NOISE_GAIN
+
+
+def _clipped(image: np.ndarray) -> np.ndarray:
+    """H×W×C: the values at 0 or 255 (their noise was clipped away, in part)."""
+    return (image <= 0) | (image >= 255)
+
+
+def _patch_estimate(image: np.ndarray, clipped: np.ndarray, patch: int, stride: int, weak_texture: bool) -> float:
+    """The patch-PCA noise level of an H×W×C image whose values marked in `clipped` (H×W×C) lost
+    part of their noise to clipping (see noise_reading)."""
     height, width, channels = image.shape
     if height < patch or width < patch:
         return 0.0
@@ -73,12 +120,14 @@ def estimate_sigma_raw(image: np.ndarray, patch: int = 7, stride: int = 3) -> fl
         stride = 1  # a small image: every patch it has
     windows = np.lib.stride_tricks.sliding_window_view(image, (patch, patch), axis=(0, 1))[::stride, ::stride]
     vectors = windows.reshape(-1, channels * patch * patch)
-    informative = (((vectors <= 0) | (vectors >= 255)).mean(axis=1) < SATURATED_SHARE) & (vectors.std(axis=1) > 0)
+    clipped_share = np.lib.stride_tricks.sliding_window_view(clipped, (patch, patch), axis=(0, 1))[::stride, ::stride]
+    clipped_share = clipped_share.mean(axis=(2, 3, 4))
+    informative = (clipped_share.reshape(-1) < SATURATED_SHARE) & (vectors.std(axis=1) > 0)
     if informative.sum() >= 4 * vectors.shape[1]:
         windows = windows.reshape(-1, channels, patch, patch)[informative]
         vectors = vectors[informative]
     sigma = _eigenvalue_tail(vectors)
-    if channels > 1:
+    if not weak_texture:
         return sigma
     return _weak_texture_estimate(windows.reshape(-1, patch, patch), vectors, sigma)
 

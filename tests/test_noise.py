@@ -81,3 +81,24 @@ def test_a_small_image_is_estimated_from_all_its_patches(request: pytest.Fixture
         for sigma in (15, 25):
             noisy = add_gaussian_noise(crop, sigma, np.random.default_rng(sigma))
             assert abs(estimate_sigma(noisy.astype(np.float64)) - sigma) <= 0.25 * sigma
+
+
+@pytest.mark.parametrize("name", ["astronaut", "coffee", "chelsea"])
+@pytest.mark.parametrize("subsampling", ["4:2:0", "4:4:4"])
+def test_noise_in_a_jpeg_with_subsampled_colour_is_found(name: str, subsampling: str) -> None:
+    """A JPEG's usual 4:2:0 chroma subsampling smooths the colour difference of the noise, so the
+    noise of the three channels moves together and whole-colour patches took it for texture: at
+    quality 95, sigma 10 / 25 / 40 read 0.3-3 and the photo came back untouched as 'clean'."""
+    import cv2
+    from skimage import data
+
+    factor = {"4:2:0": cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420, "4:4:4": cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444}[subsampling]
+    clean = getattr(data, name)()
+    for sigma in (10, 25, 40):
+        noisy = add_gaussian_noise(clean, sigma, np.random.default_rng(sigma))
+        ok, encoded = cv2.imencode(".jpg", noisy[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95,
+                                                              cv2.IMWRITE_JPEG_SAMPLING_FACTOR, factor])
+        stored = cv2.imdecode(encoded, cv2.IMREAD_COLOR)[:, :, ::-1]
+        # quantisation at quality 95 takes some of the noise away and adds its own error (at sigma 10
+        # the stored image differs from the clean one by 10.3 rms, the estimate reads 11.6)
+        assert 0.8 * sigma <= estimate_sigma(stored.astype(np.float64)) <= 1.2 * sigma, sigma

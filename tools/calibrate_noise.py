@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from imgrestore.images import read_image, to_color_mode
-from imgrestore.noise import _NOMINAL_SIGMA, add_gaussian_noise, estimate_sigma_raw
+from imgrestore.noise import _NOMINAL_SIGMA, add_gaussian_noise, colour_readings, estimate_sigma_raw
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "train"
 SETS = {"gray": ("Train400", 20), "color": ("Sun_Hays80", 10)}
@@ -36,11 +36,18 @@ def main() -> None:
     rng = np.random.default_rng(0)
     for mode, (name, count) in SETS.items():
         clean = crops(DATA / name, count, mode)
-        medians = []
+        medians: dict[str, list[float]] = {}
         for sigma in _NOMINAL_SIGMA:
-            raw = [estimate_sigma_raw(add_gaussian_noise(image, sigma, rng) if sigma else image) for image in clean]
-            medians.append(round(float(np.median(raw)), 2))
-        print(f'    "{mode}": {tuple(medians)},')
+            noisy = [add_gaussian_noise(image, sigma, rng) if sigma else image for image in clean]
+            if mode == "gray":
+                readings = {"gray": [estimate_sigma_raw(image) for image in noisy]}
+            else:  # both colour readings on the same images (imgrestore.noise.noise_reading picks one)
+                joint, luma = zip(*(colour_readings(image) for image in noisy))
+                readings = {"color": joint, "luma": luma}
+            for kind, raw in readings.items():
+                medians.setdefault(kind, []).append(round(float(np.median(raw)), 2))
+        for kind, values in medians.items():
+            print(f'    "{kind}": {tuple(values)},')
 
 
 if __name__ == "__main__":
