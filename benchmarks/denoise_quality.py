@@ -34,6 +34,7 @@ from imgrestore.metrics import psnr, ssim  # noqa: E402
 from imgrestore.noise import add_gaussian_noise, estimate_sigma  # noqa: E402
 from imgrestore.runtime import OnnxModel  # noqa: E402
 from imgrestore.weights import locate  # noqa: E402
+from imgrestore_denoise.inference import NOISE_FREE  # noqa: E402
 
 GRAY_SETS = ("Set12", "BSD68")
 COLOR_SETS = ("CBSD68", "Kodak24", "McMaster")
@@ -58,10 +59,14 @@ def ours(color: bool) -> OnnxModel:
 
 
 def run_ours(noisy: np.ndarray, sigma: float | None, ensemble: bool = False) -> np.ndarray:
+    """What `imgrestore denoise` does: an estimated level under NOISE_FREE returns the image as it
+    is (the networks never saw so little noise and shift saturated colours at 0)."""
     model = ours(noisy.shape[2] == 3)
     image = noisy.transpose(2, 0, 1).astype(np.float32) / 255
     if sigma is None:
         sigma = estimate_sigma(noisy.astype(np.float64))
+        if sigma < NOISE_FREE:
+            return noisy.astype(np.float64)
     run = model.run_ensemble if ensemble else model.run_image
     out = run({"image": image, "sigma": np.array([sigma / 255], np.float32)})
     return out.transpose(1, 2, 0) * 255
