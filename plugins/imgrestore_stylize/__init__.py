@@ -99,8 +99,11 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
                              help="The painting to learn (required)."),
                 _features_option(),
                 _style_size_option(),
-                click.Option(["--content-size"], type=click.IntRange(32), default=256, show_default=True,
-                             help="Long side the content photos are shrunk to before cropping."),
+                click.Option(["--content-size"], type=click.IntRange(32), multiple=True, default=(256,),
+                             show_default=True,
+                             help="Long side the content photos are shrunk to before cropping. Repeat to train "
+                                  "at several scales (e.g. 128 and 256): each batch is drawn at one of them, so "
+                                  "small and large photos are painted alike."),
                 click.Option(["--crop"], type=click.IntRange(16), default=128, show_default=True,
                              help="Side of the random training crops."),
                 click.Option(["--width"], type=click.IntRange(1), default=16, show_default=True,

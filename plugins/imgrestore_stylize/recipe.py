@@ -5,6 +5,9 @@ Each step stylizes a batch of random content crops; the loss is content (relu2_2
 0 by default), measured by the fixed feature network (imgrestore_stylize.losses). Content images are shrunk
 to `--content-size` on their long side first, the same scale the benchmark and the optimisation
 method use, and the style image to `--style-size`: that ratio sets the size of the strokes.
+Several `--content-size`s train one network for photos of several scales: a network trained at
+256 px alone paints a photo shown at 128 px with half the style it reaches at 256 (issue 8's
+ratio 2-3× at 128 against 1.6-2× at 256), because its crops never held a whole scene that small.
 
 Validation stylizes the held-out content images whole and logs their losses (lower is better);
 <run>/samples/step_N.png shows them beside their inputs.
@@ -42,17 +45,24 @@ class StyleRecipe:
         self.options = options
         self.weights = loss_weights(options)
         self.perceptual = perceptual_loss(options)
-        content_size = int(options.get("content_size") or 256)
         train_paths, validation_paths = training_and_validation_paths(options)
         crop = int(options.get("crop") or 128)
         if crop % SIZE_MULTIPLE:  # other sides come back larger than the crop
             raise ValueError(f"--crop must be a multiple of {SIZE_MULTIPLE} (got {crop})")
-        train = [to_uint8(fit_long_side(image, content_size)) for image in read_each(train_paths, read_rgb)]
-        train = [image for image in train if min(image.shape[:2]) >= crop]
-        if not train:
-            raise ValueError(f"no training image has {crop} px on its short side at --content-size {content_size}")
-        self.sampler = PatchSampler(train, crop, rotate=False)
-        self.validation = [fit_long_side(image, content_size) for image in read_each(validation_paths[:8], read_rgb)]
+        sizes = content_sizes(options)
+        scaled: dict[int, list[np.ndarray]] = {size: [] for size in sizes}
+        for photo in read_each(train_paths, read_rgb):  # each photo read once, kept only at the sizes trained at
+            for size in sizes:
+                scaled[size].append(to_uint8(fit_long_side(photo, size)))
+        self.samplers: list[PatchSampler] = []
+        for size in sizes:
+            side = crop_at(size, crop)
+            train = [image for image in scaled[size] if min(image.shape[:2]) >= side]
+            if not train:
+                raise ValueError(f"no training image has {side} px on its short side at --content-size {size}")
+            self.samplers.append(PatchSampler(train, side, rotate=False))
+        held_out = list(read_each(validation_paths[:8], read_rgb))
+        self.validation = [fit_long_side(image, size) for size in sizes for image in held_out]
         if not self.validation:
             raise ValueError("no usable validation images")
 
@@ -63,7 +73,10 @@ class StyleRecipe:
         return build(**self.model_config())
 
     def training_batch(self, rng: np.random.Generator, batch_size: int) -> Batch:
-        return {"content": torch.from_numpy(self.sampler.sample(rng, batch_size))}
+        # one scale per batch (crops of one size stack); no draw for a single scale, so a
+        # one-size run sees the same crops as before several sizes were possible
+        sampler = self.samplers[int(rng.integers(len(self.samplers)))] if len(self.samplers) > 1 else self.samplers[0]
+        return {"content": torch.from_numpy(sampler.sample(rng, batch_size))}
 
     def loss(self, model: nn.Module, batch: Batch) -> torch.Tensor:
         content = batch["content"]
@@ -90,6 +103,18 @@ class StyleRecipe:
             write_image(out_dir / "samples" / f"step_{step:06d}.png", Picture(color=contact_sheet(np.stack(tiles), 4)))
         return Evaluation("loss", float(np.mean(totals)), higher_is_better=False,
                           details={"content": float(np.mean(contents)), "style": float(np.mean(styles))})
+
+
+def content_sizes(options: dict[str, Any]) -> tuple[int, ...]:
+    """--content-size as a tuple: one or more long sides (older runs' configs hold one int)."""
+    sizes = options.get("content_size") or (256,)
+    return (int(sizes),) if isinstance(sizes, (int, float)) else tuple(int(size) for size in sizes)
+
+
+def crop_at(content_size: int, crop: int) -> int:
+    """The crop side at a content size: --crop, or 3/4 of the long side where --crop would not fit
+    in a 4:3 photo (96 px at 128), rounded down to the network's size multiple."""
+    return min(crop, max(SIZE_MULTIPLE, content_size * 3 // 4 // SIZE_MULTIPLE * SIZE_MULTIPLE))
 
 
 def _thumbnail(image: np.ndarray) -> np.ndarray:
