@@ -107,7 +107,8 @@ class TaskRunner:
         self._prepare = resolve(spec.prepare)
         self._finish = resolve(spec.finish) if spec.finish else None
         self._check = resolve(spec.check_model) if spec.check_model else None
-        self._engine = resolve(spec.engine)(options, device) if spec.engine else None
+        # the engine sees --model too, so that it can refuse it before any costlier check of its own
+        self._engine = resolve(spec.engine)({**options, "model": model}, device) if spec.engine else None
         if self._engine is not None and model is not None:
             raise ValueError(f"--model {model} is not used: with these options {spec.name} runs no model file")
         if self._engine is not None:

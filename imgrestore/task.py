@@ -73,7 +73,9 @@ class TaskSpec:
     """(options: dict, device: "auto"|"cpu"|"cuda") -> None to run the task's ONNX models, or an object that stands in for one
     (the OnnxModel interface the pipeline uses: `info`, `run`, `run_image`, `default_tile`,
     `device_label`, `path`, `provider`) when an option picks a method that is not a fixed network,
-    such as style transfer by optimisation. Only such a method may import torch."""
+    such as style transfer by optimisation. Only such a method may import torch. `options` also
+    holds "model": the --model given, or None; an engine runs no model file, so it should refuse
+    one first (the core refuses it too, but only after the engine is built)."""
 
     inputs: tuple[str, ...] = ("image",)
     """What the task reads besides options: "image" (a folder or file of images), "mask"

@@ -335,7 +335,8 @@ def test_a_working_size_stylizes_small_and_returns_the_photo_size(astronaut: np.
 def test_an_option_of_the_other_method_is_refused_not_ignored(cli_runner, vgg_file: Path, coffee: np.ndarray,
                                                               tmp_path: Path) -> None:
     """--style-image without --method optimize rendered Starry Night, and --style-weight 50 changed
-    nothing; --style or --model with --method optimize were dropped."""
+    nothing; --style or --model with --method optimize were dropped (and --model was refused only
+    after the feature network was looked for)."""
     from imgrestore.cli import cli
 
     write_image(tmp_path / "painting.png", Picture(color=coffee))
@@ -350,7 +351,10 @@ def test_an_option_of_the_other_method_is_refused_not_ignored(cli_runner, vgg_fi
                              (["--method", "optimize", "--style-image", str(tmp_path / "painting.png"), "--features",
                                str(vgg_file), "--style", "udnie"], "--style names a fast network"),
                              (["--method", "optimize", "--style-image", str(tmp_path / "painting.png"), "--features",
-                               str(vgg_file), "--model", "udnie"], "--model udnie is not used")):
+                               str(vgg_file), "--model", "udnie"], "--model udnie is a fast network"),
+                             # without --features too: it said first that no feature network was found
+                             (["--method", "optimize", "--style-image", str(tmp_path / "painting.png"), "--model",
+                               "udnie"], "--model udnie is a fast network")):
         result = cli_runner.invoke(cli, base + extra)
         assert result.exit_code == 2 and complaint in result.output, (extra, result.output)
     assert not (tmp_path / "out").exists()

@@ -72,6 +72,9 @@ def engine(options: dict[str, Any], device: str) -> Any:
         return None
     if options.get("style") is not None:
         raise ValueError("--style names a fast network: --method optimize takes the painting as --style-image")
+    if options.get("model") is not None:
+        raise ValueError(f"--model {options['model']} is a fast network: --method optimize runs none "
+                         "(it optimises the image against --style-image)")
     from imgrestore_stylize.optimize import OptimizeEngine
 
     return OptimizeEngine(options, device)
