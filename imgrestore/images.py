@@ -1,6 +1,7 @@
 """Reading and writing images without losing what they had.
 
-Decoding is OpenCV's (it keeps 16-bit samples and alpha, which Pillow does not for RGB), EXIF
+Decoding is OpenCV's (it keeps 16-bit samples and alpha, which Pillow does not for RGB), but for
+8-bit JPEGs, decoded by `imgrestore.jpeg` so that damaged data is an error; EXIF
 orientation, the ICC profile and the EXIF block come from Pillow's header parser (OpenCV's
 IMREAD_UNCHANGED ignores them); `imgrestore.metadata` says what is carried to the output.
 A picture is kept as colour (gray or RGB) plus an optional alpha plane, in the sample type it
@@ -24,6 +25,7 @@ import cv2
 import numpy as np
 
 from imgrestore.atomic_files import write_atomic
+from imgrestore.jpeg import DamagedJPEG, decode_jpeg
 from imgrestore.metadata import FileHeader, ImageMetadata, embed_metadata, png_chunk, read_header
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"})
@@ -155,6 +157,24 @@ def decode_image(data: bytes) -> Picture:
     _check_complete(data)
     header = read_header(data)
     _check_single_frame(header)
+    picture = replace(_decode_pixels(data, header), metadata=header.metadata)
+    orientation = header.orientation
+    if orientation in (None, 1) or (header.format == "TIFF" and _opencv_orients_tiff()):
+        return picture
+    return replace(picture, color=apply_orientation(picture.color, orientation),
+                   alpha=None if picture.alpha is None else apply_orientation(picture.alpha, orientation))
+
+
+def _decode_pixels(data: bytes, header: FileHeader) -> Picture:
+    """The stored pixels, as stored (not yet turned upright): 8-bit gray or colour JPEGs by
+    `imgrestore.jpeg`, everything else by OpenCV, with what OpenCV gets wrong mended."""
+    if data[:3] == b"\xff\xd8\xff":
+        try:
+            color = decode_jpeg(data)
+        except DamagedJPEG as error:
+            raise ImageReadError(f"corrupt JPEG data ({error})") from None
+        if color is not None:
+            return Picture(color=color)
     if header.tiff_samples == 2:
         decoded = _gray_alpha_tiff(data, header)
     else:
@@ -176,12 +196,7 @@ def decode_image(data: bytes) -> Picture:
         opaque = np.iinfo(decoded.dtype).max
         decoded = np.dstack([decoded, np.where(decoded == key, 0, opaque).astype(decoded.dtype)])
     gray_alpha = _is_png_gray_alpha(data) or header.tiff_samples == 2 or key is not None
-    picture = replace(_split_channels(decoded, gray_alpha=gray_alpha), metadata=header.metadata)
-    orientation = header.orientation
-    if orientation in (None, 1) or (header.format == "TIFF" and _opencv_orients_tiff()):
-        return picture
-    return replace(picture, color=apply_orientation(picture.color, orientation),
-                   alpha=None if picture.alpha is None else apply_orientation(picture.alpha, orientation))
+    return _split_channels(decoded, gray_alpha=gray_alpha)
 
 
 def _check_complete(data: bytes) -> None:

@@ -19,6 +19,7 @@ from imgrestore.atomic_files import remove_abandoned_temporaries, temporary_path
 from imgrestore.cli import cli
 from imgrestore.images import Picture, read_image, write_image
 from imgrestore.runtime import OnnxModel
+from jpeg_damage import damage_jpeg, encode_jpeg
 
 
 @pytest.fixture
@@ -64,6 +65,21 @@ def test_bad_files_are_reported_and_the_batch_goes_on(tiny_denoiser, photo_folde
     assert kept.alpha is not None and (kept.alpha == 200).all()
     assert read_image(out / "deep16.png").color.dtype == np.uint16
     assert read_image(out / "gray.png").channels == 1
+
+
+def test_a_jpeg_with_damaged_data_fails_by_name_and_is_not_restored(tiny_denoiser, coffee: np.ndarray,
+                                                                    tmp_path: Path) -> None:
+    """Bytes overwritten inside a JPEG's scan: OpenCV decoded smeared blocks with a warning on
+    stderr only, and the batch denoised them and counted the file as done."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "whole.jpg").write_bytes(encode_jpeg(np.ascontiguousarray(coffee[:, :, ::-1])))
+    (folder / "damaged.jpg").write_bytes(damage_jpeg(encode_jpeg(np.ascontiguousarray(coffee[:, :, ::-1]))))
+    result = CliRunner().invoke(cli, ["denoise", str(folder), str(tmp_path / "out"), "--model",
+                                      str(tiny_denoiser["onnx"]), "--sigma", "10"])
+    assert result.exit_code == 1
+    assert "damaged.jpg: corrupt JPEG data (" in result.output and "done 1, skipped 0, failed 1" in result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["whole.jpg"]
 
 
 def test_report_lists_every_file_with_its_fate(tiny_denoiser, photo_folder: Path, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from imgrestore.images import ImageReadError, Picture, read_image, write_image
+from jpeg_damage import damage_jpeg, encode_jpeg
 
 
 def _random(shape: tuple[int, ...], dtype: type) -> np.ndarray:
@@ -237,3 +239,49 @@ def test_an_image_over_the_decoders_pixel_limit_is_named_with_what_to_do(tmp_pat
     (tmp_path / "bomb.png").write_bytes(data)
     with pytest.raises(ImageReadError, match="over OpenCV's limit .* OPENCV_IO_MAX_IMAGE_PIXELS"):
         read_image(tmp_path / "bomb.png")
+
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_a_jpeg_with_damaged_data_is_an_error_not_a_picture(tmp_path: Path, astronaut: np.ndarray,
+                                                           channels: int) -> None:
+    """OpenCV decoded it into smeared blocks, saying so only on stderr, and the batch restored it."""
+    import cv2
+
+    pixels = astronaut[:, :, ::-1] if channels == 3 else cv2.cvtColor(astronaut, cv2.COLOR_RGB2GRAY)
+    (tmp_path / "damaged.jpg").write_bytes(damage_jpeg(encode_jpeg(np.ascontiguousarray(pixels))))
+    assert cv2.imread(str(tmp_path / "damaged.jpg"), cv2.IMREAD_UNCHANGED) is not None  # what OpenCV did
+    with pytest.raises(ImageReadError, match=r"corrupt JPEG data \(.+\)"):
+        read_image(tmp_path / "damaged.jpg")
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_jpeg_pixels_are_those_opencv_decodes(tmp_path: Path, astronaut: np.ndarray, channels: int) -> None:
+    import cv2
+
+    pixels = np.ascontiguousarray(astronaut[:301, :207, ::-1] if channels == 3 else astronaut[:301, :207, 1])
+    data = encode_jpeg(pixels)
+    (tmp_path / "photo.jpg").write_bytes(data)
+    expected = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    back = read_image(tmp_path / "photo.jpg")
+    assert back.channels == channels
+    np.testing.assert_array_equal(back.color.reshape(expected.shape), expected[:, :, ::-1] if channels == 3 else expected)
+
+
+def test_a_few_padding_bytes_before_the_jpeg_end_are_no_damage(tmp_path: Path, astronaut: np.ndarray) -> None:
+    """USB webcams write a byte or two between the last scan and the end marker: libjpeg calls it
+    "Corrupt JPEG data: 2 extraneous bytes before marker 0xd9", but the picture is whole."""
+    data = encode_jpeg(np.ascontiguousarray(astronaut[:64, :64]))
+    assert data.endswith(b"\xff\xd9")
+    (tmp_path / "webcam.jpg").write_bytes(data[:-2] + b"\x00\x00" + data[-2:])
+    assert read_image(tmp_path / "webcam.jpg").size == (64, 64)
+
+
+def test_a_jpeg_over_the_pixel_limit_is_refused_before_decoding(tmp_path: Path, astronaut: np.ndarray) -> None:
+    """The strict decoder has no decompression-bomb guard of its own: OpenCV's limit holds for it."""
+    data = bytearray(encode_jpeg(np.ascontiguousarray(astronaut[:16, :16])))
+    frame = data.index(b"\xff\xc0")
+    data[frame + 5 : frame + 9] = struct.pack(">HH", 40000, 40000)
+    (tmp_path / "bomb.jpg").write_bytes(bytes(data))
+    with pytest.raises(ImageReadError, match="over OpenCV's limit"):
+        read_image(tmp_path / "bomb.jpg")
