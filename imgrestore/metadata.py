@@ -50,8 +50,9 @@ class ImageMetadata:
 _HEADER_FORMATS = ("PNG", "JPEG", "TIFF", "WEBP", "BMP")
 
 
-def _open_header(data: bytes) -> Any:
-    """Pillow's parser on an encoded file's headers, without Pillow's pixel-count limit.
+def open_unlimited(data: bytes) -> Any:
+    """Pillow's parser on an encoded file's headers (pixels decode only on `.load()`), without
+    Pillow's pixel-count limit.
 
     Why: `Image.open` refuses images over 179 megapixels (a guard for code that then decodes
     them) and warns above 89. Here Pillow never decodes pixels (OpenCV does, under its own
@@ -86,6 +87,8 @@ class FileHeader:
     """Pillow's name for the stored colour model ("RGB", "CMYK", "P", ...), or ""."""
     tiff_samples: int = 0
     """Samples per pixel of a TIFF (2 = gray + alpha), read from its first IFD; 0 otherwise."""
+    compression: str = ""
+    """Pillow's name for a TIFF's compression ("raw", "tiff_lzw", "tiff_adobe_deflate", ...), or ""."""
 
 
 def _frame_count(image: Any) -> int:
@@ -104,11 +107,12 @@ def read_header(data: bytes) -> FileHeader:
 
     samples = _tiff_samples_per_pixel(data)
     try:
-        with _open_header(data) as image:
+        with open_unlimited(data) as image:
             icc, exif = image.info.get("icc_profile") or None, image.info.get("exif")
             # Pillow's PNG getexif() decodes the whole image when the header holds no eXIf chunk
             orientation = image.getexif().get(EXIF_ORIENTATION_TAG) if image.format != "PNG" or exif else None
             frames, kind, mode = _frame_count(image), image.format or "", image.mode or ""
+            compression = str(image.info.get("compression") or "")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         return FileHeader(tiff_samples=samples)
     if isinstance(exif, bytes):
@@ -116,7 +120,7 @@ def read_header(data: bytes) -> FileHeader:
     else:
         exif = None
     metadata = ImageMetadata(icc_profile=icc, exif=exif)
-    return FileHeader(orientation, metadata if metadata else None, frames, kind, mode, samples)
+    return FileHeader(orientation, metadata if metadata else None, frames, kind, mode, samples, compression)
 
 
 def _tiff_samples_per_pixel(data: bytes) -> int:

@@ -285,3 +285,16 @@ def test_a_jpeg_over_the_pixel_limit_is_refused_before_decoding(tmp_path: Path, 
     (tmp_path / "bomb.jpg").write_bytes(bytes(data))
     with pytest.raises(ImageReadError, match="over OpenCV's limit"):
         read_image(tmp_path / "bomb.jpg")
+
+
+def test_a_compressed_tiff_with_damaged_strips_is_an_error_not_a_picture(tmp_path: Path, astronaut: np.ndarray) -> None:
+    """OpenCV logged libtiff's "LZWDecode: Not enough data" and handed over the 8-bit picture with
+    the damage in it; the batch restored it and counted it done."""
+    import cv2
+
+    data = bytearray(cv2.imencode(".tif", np.ascontiguousarray(astronaut[:, :, ::-1]))[1].tobytes())  # LZW
+    middle = len(data) // 2
+    data[middle : middle + 64] = bytes(64)
+    (tmp_path / "damaged.tif").write_bytes(bytes(data))
+    with pytest.raises(ImageReadError, match=r"corrupt TIFF data \(libtiff: .+\)"):
+        read_image(tmp_path / "damaged.tif")
