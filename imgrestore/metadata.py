@@ -55,10 +55,11 @@ def open_unlimited(data: bytes) -> Any:
     Pillow's pixel-count limit.
 
     Why: `Image.open` refuses images over 179 megapixels (a guard for code that then decodes
-    them) and warns above 89. Here Pillow never decodes pixels (OpenCV does, under its own
-    1-gigapixel limit), so that guard would only fail a photographer's stitched panorama or
-    print noise; the format's own opener is called directly instead of changing Pillow's global
-    limit, which other threads and the user's code share."""
+    them) and warns above 89. Here Pillow decodes the pixels of TIFFs alone: gray + alpha ones,
+    and compressed ones to check them after OpenCV decoded them under its own 1-gigapixel limit;
+    so that guard would only fail a photographer's stitched panorama or print noise; the format's
+    own opener is called directly instead of changing Pillow's global limit, which other threads
+    and the user's code share."""
     from PIL import Image, UnidentifiedImageError
 
     Image.init()
