@@ -29,12 +29,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import data_root, reused_rows, save  # noqa: E402
 
-from imgrestore.images import read_image  # noqa: E402
+from imgrestore.images import Picture, read_image  # noqa: E402
 from imgrestore.metrics import psnr, ssim  # noqa: E402
-from imgrestore.noise import add_gaussian_noise, estimate_sigma  # noqa: E402
+from imgrestore.noise import add_gaussian_noise  # noqa: E402
 from imgrestore.runtime import OnnxModel  # noqa: E402
 from imgrestore.weights import locate  # noqa: E402
-from imgrestore_denoise.inference import NOISE_FREE  # noqa: E402
+from imgrestore_denoise.inference import prepare  # noqa: E402
 
 GRAY_SETS = ("Set12", "BSD68")
 COLOR_SETS = ("CBSD68", "Kodak24", "McMaster")
@@ -59,17 +59,14 @@ def ours(color: bool) -> OnnxModel:
 
 
 def run_ours(noisy: np.ndarray, sigma: float | None, ensemble: bool = False) -> np.ndarray:
-    """What `imgrestore denoise` does: an estimated level under NOISE_FREE returns the image as it
-    is (the networks never saw so little noise and shift saturated colours at 0)."""
+    """What `imgrestore denoise` does, through the task's own `prepare`: without `sigma` it
+    estimates the level, and under NOISE_FREE it gives the image back as it is."""
     model = ours(noisy.shape[2] == 3)
-    image = noisy.transpose(2, 0, 1).astype(np.float32) / 255
-    if sigma is None:
-        sigma = estimate_sigma(noisy.astype(np.float64))
-        if sigma < NOISE_FREE:
-            return noisy.astype(np.float64)
+    inputs = prepare(Picture(color=noisy), {"sigma": sigma}, model.info)
+    if inputs is None:
+        return noisy.astype(np.float64)
     run = model.run_ensemble if ensemble else model.run_image
-    out = run({"image": image, "sigma": np.array([sigma / 255], np.float32)})
-    return out.transpose(1, 2, 0) * 255
+    return run(inputs).transpose(1, 2, 0) * 255
 
 
 def nlmeans(noisy: np.ndarray, h: float) -> np.ndarray:

@@ -30,7 +30,8 @@ from common import REPO, RESULTS, save  # noqa: E402
 
 import imgrestore  # noqa: E402
 from imgrestore.training.image_sets import FASHION_MNIST, load_image_set  # noqa: E402
-from imgrestore_sample.evaluator import Evaluator, FeatureStatistics, frechet_distance, shipped_evaluator  # noqa: E402
+from imgrestore_sample.evaluator import (  # noqa: E402
+    Evaluator, FeatureStatistics, SampleScore, frechet_distance, shipped_evaluator)
 
 SETS = {
     "digits": (REPO.parent / "shared" / "data" / "digits" / "mnist_10k.npz", 0.98),
@@ -74,9 +75,7 @@ def main() -> None:
         runs = [("dcgan", None), ("vae", None)] + ([("dcgan", args.truncation)] if args.truncation else [])
         for kind, truncation in runs:
             model = overrides.get((set_name, kind), f"{kind}-{set_name}")
-            samples = imgrestore.sample_images(count=args.samples, seed=args.seed, model=model,
-                                               truncation=truncation, device="cpu", batch_size=500)
-            score = evaluator.score(samples.transpose(0, 3, 1, 2), test)
+            score = score_samples(evaluator, test, model, args.samples, args.seed, truncation)
             label = kind if truncation is None else f"{kind} truncation {truncation:g}"
             row["models"][label] = {"model": model, **score.as_dict(), "ratio_to_floor": round(score.frechet / floor, 2)}
             print(f"  {label:<22} Fréchet {score.frechet:8.3f} ({score.frechet / floor:5.1f}× floor)  "
@@ -85,9 +84,9 @@ def main() -> None:
         gan, vae = models["dcgan"], models["vae"]
         checks = {"dcgan_below_vae": gan["frechet"] < vae["frechet"]}
         if set_name == "digits":
-            by_seed = {seed: gan["confident"] if seed == args.seed else evaluator.score(imgrestore.sample_images(
-                count=args.samples, seed=seed, model=gan["model"], device="cpu", batch_size=500).transpose(0, 3, 1, 2),
-                test).confident for seed in args.confidence_seeds}
+            by_seed = {seed: gan["confident"] if seed == args.seed else
+                       score_samples(evaluator, test, gan["model"], args.samples, seed).confident
+                       for seed in args.confidence_seeds}
             gan["confident_by_seed"] = {str(seed): round(share, 4) for seed, share in by_seed.items()}
             gan["confident_mean_of_seeds"] = round(sum(by_seed.values()) / len(by_seed), 4)
             print(f"  dcgan confident by seed {', '.join(f'{seed}: {share:.2%}' for seed, share in by_seed.items())}; "
@@ -103,6 +102,14 @@ def main() -> None:
     if results:
         save("sample_quality", {"samples": args.samples, "seed": args.seed,
                                 "confidence_seeds": args.confidence_seeds, "sets": {**_earlier_sets(), **results}})
+
+
+def score_samples(evaluator: Evaluator, test: FeatureStatistics, model: str, count: int, seed: int,
+                  truncation: float | None = None) -> SampleScore:
+    """`count` samples of `model` from `seed`, through onnxruntime, scored against the real test images."""
+    samples = imgrestore.sample_images(count=count, seed=seed, model=model, truncation=truncation, device="cpu",
+                                       batch_size=500)
+    return evaluator.score(samples.transpose(0, 3, 1, 2), test)
 
 
 def _earlier_sets() -> dict[str, dict]:

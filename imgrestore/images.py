@@ -188,7 +188,7 @@ def _decode_pixels(data: bytes, header: FileHeader) -> Picture:
     if decoded is None or decoded.size == 0:
         raise ImageReadError("not a decodable image (corrupt or unsupported format)")
     if header.format == "TIFF" and header.compression not in ("", "raw") and header.tiff_samples != 2:
-        _check_tiff_strips(data)
+        _tiff_with_pillow(data)  # only to check: OpenCV's pixels keep their depth
     if decoded.dtype not in (np.uint8, np.uint16):
         raise ImageReadError(f"unsupported sample type {decoded.dtype} (8- and 16-bit are supported)")
     if header.mode == "CMYK" and decoded.ndim == 3 and decoded.shape[2] == 4:
@@ -312,21 +312,19 @@ def _gray_alpha_tiff(data: bytes, header: FileHeader) -> np.ndarray:
     if header.mode != "LA":
         raise ImageReadError("gray + alpha TIFF with 16-bit samples: no decoder here keeps both its alpha and "
                              "its depth; save it as PNG, which does")
+    return _tiff_with_pillow(data)
+
+
+def _tiff_with_pillow(data: bytes) -> np.ndarray:
+    """A TIFF's pixels as Pillow decodes them, which raises where libtiff cannot decode a strip.
+
+    Also the check of compressed TIFFs that OpenCV decoded: OpenCV hands over one whose strips
+    libtiff could not decode ("LZWDecode: Not enough data", logged on stderr) with the damage in
+    its pixels. Pillow catches about 1 in 3 to 1 in 2 flipped bits in LZW data; raw strips have
+    nothing to check."""
     with open_unlimited(data) as image:
         try:
             return np.asarray(image)
-        except OSError as error:
-            raise ImageReadError(f"corrupt TIFF data (libtiff: {error})") from None
-
-
-def _check_tiff_strips(data: bytes) -> None:
-    """OpenCV hands over a compressed TIFF whose strips libtiff could not decode ("LZWDecode:
-    Not enough data", logged on stderr) with the damage in its pixels; Pillow's libtiff decoding
-    raises instead. So compressed TIFFs are decoded once more by Pillow, only to check (it catches
-    about 1 in 3 to 1 in 2 flipped bits in LZW data; raw strips have nothing to check)."""
-    with open_unlimited(data) as image:
-        try:
-            image.load()
         except OSError as error:
             raise ImageReadError(f"corrupt TIFF data (libtiff: {error})") from None
 

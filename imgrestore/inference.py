@@ -107,10 +107,10 @@ class TaskRunner:
         self._prepare = resolve(spec.prepare)
         self._finish = resolve(spec.finish) if spec.finish else None
         self._check = resolve(spec.check_model) if spec.check_model else None
-        # the engine sees --model too, so that it can refuse it before any costlier check of its own
-        self._engine = resolve(spec.engine)({**options, "model": model}, device) if spec.engine else None
-        if self._engine is not None and model is not None:
+        build_engine = resolve(spec.engine)(options, device) if spec.engine else None
+        if build_engine is not None and model is not None:  # before the build's own, costlier checks
             raise ValueError(f"--model {model} is not used: with these options {spec.name} runs no model file")
+        self._engine = build_engine() if build_engine is not None else None
         if self._engine is not None:
             self._models["engine"] = self._engine  # reported like a loaded model
 

@@ -70,12 +70,13 @@ class TaskSpec:
     numpy step on the model output (e.g. blending). None keeps the output as is."""
 
     engine: str | Callable[..., Any] | None = None
-    """(options: dict, device: "auto"|"cpu"|"cuda") -> None to run the task's ONNX models, or an object that stands in for one
-    (the OnnxModel interface the pipeline uses: `info`, `run`, `run_image`, `default_tile`,
-    `device_label`, `path`, `provider`) when an option picks a method that is not a fixed network,
-    such as style transfer by optimisation. Only such a method may import torch. `options` also
-    holds "model": the --model given, or None; an engine runs no model file, so it should refuse
-    one first (the core refuses it too, but only after the engine is built)."""
+    """(options: dict, device: "auto"|"cpu"|"cuda") -> None to run the task's ONNX models, or, when
+    an option picks a method that is not a fixed network (such as style transfer by optimisation),
+    a function of no arguments that builds an object standing in for one (the OnnxModel interface
+    the pipeline uses: `info`, `run`, `run_image`, `default_tile`, `device_label`, `path`,
+    `provider`). Only such a method may import torch. Deciding and building are apart so that the
+    core refuses a --model (an engine runs no model file) before the build's costlier checks: the
+    feature network a style optimisation loads was looked for first."""
 
     inputs: tuple[str, ...] = ("image",)
     """What the task reads besides options: "image" (a folder or file of images), "mask"

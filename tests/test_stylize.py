@@ -351,10 +351,10 @@ def test_an_option_of_the_other_method_is_refused_not_ignored(cli_runner, vgg_fi
                              (["--method", "optimize", "--style-image", str(tmp_path / "painting.png"), "--features",
                                str(vgg_file), "--style", "udnie"], "--style names a fast network"),
                              (["--method", "optimize", "--style-image", str(tmp_path / "painting.png"), "--features",
-                               str(vgg_file), "--model", "udnie"], "--model udnie is a fast network"),
+                               str(vgg_file), "--model", "udnie"], "--model udnie is not used"),
                              # without --features too: it said first that no feature network was found
                              (["--method", "optimize", "--style-image", str(tmp_path / "painting.png"), "--model",
-                               "udnie"], "--model udnie is a fast network")):
+                               "udnie"], "--model udnie is not used")):
         result = cli_runner.invoke(cli, base + extra)
         assert result.exit_code == 2 and complaint in result.output, (extra, result.output)
     assert not (tmp_path / "out").exists()

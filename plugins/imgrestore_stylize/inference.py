@@ -61,8 +61,8 @@ network's style weight was fixed when it was trained; --style-weight 50 had chan
 
 
 def engine(options: dict[str, Any], device: str) -> Any:
-    """None for the fast networks (the task's ONNX models); the optimisation engine for --method
-    optimize. An option of the other method is refused, not ignored: a --style-image given
+    """None for the fast networks (the task's ONNX models); for --method optimize, what builds the
+    optimisation engine. An option of the other method is refused, not ignored: a --style-image given
     without --method optimize silently rendered Starry Night."""
     if options.get("method") != "optimize":
         given = [name for name, default in OPTIMIZE_DEFAULTS.items() if options.get(name, default) != default]
@@ -72,9 +72,6 @@ def engine(options: dict[str, Any], device: str) -> Any:
         return None
     if options.get("style") is not None:
         raise ValueError("--style names a fast network: --method optimize takes the painting as --style-image")
-    if options.get("model") is not None:
-        raise ValueError(f"--model {options['model']} is a fast network: --method optimize runs none "
-                         "(it optimises the image against --style-image)")
     from imgrestore_stylize.optimize import OptimizeEngine
 
-    return OptimizeEngine(options, device)
+    return lambda: OptimizeEngine(options, device)
