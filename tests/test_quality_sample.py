@@ -32,22 +32,21 @@ def _floor(set_name: str) -> float:
 
 
 BAR_SEEDS = (0, 1, 2)
-SHORTFALL = pytest.mark.xfail(strict=True, reason=(
-    "issue 6's MNIST confidence bar is met by the shipped dcgan-digits (14k CPU steps, width 64, spectral-norm "
-    "discriminator) on seed 0 with no margin (exactly 9,000 of 10,000 samples), but not on seeds 1 and 2 "
-    "(89.59%, 89.89%): 89.83% over the 30,000, bar 90%"))
 
 
-@SHORTFALL
 def test_issue_bar_digit_dcgan_samples_are_confidently_classified() -> None:
     """Over three seeds' 30,000 samples: on 10,000 the share moves by about ±0.3 points from seed
-    to seed, so one seed alone can meet the bar by chance."""
+    to seed, so one seed alone can meet the bar by chance. The shipped model (25,000 steps):
+    91.07 / 91.61 / 91.76%."""
     shares = [_score("digits", "dcgan", seed).confident for seed in BAR_SEEDS]
     assert sum(shares) / len(shares) >= 0.90, shares
 
 
-def test_issue_bar_digit_dcgan_covers_every_class_evenly() -> None:
-    shares = _score("digits", "dcgan").class_shares
+@pytest.mark.parametrize("seed", BAR_SEEDS)
+def test_issue_bar_digit_dcgan_covers_every_class_evenly(seed: int) -> None:
+    """Every seed, not only seed 0: a model at the edge (a rejected run gave 13.14% sevens on seed
+    0) must not pass on a lucky draw. The shipped model: 8.1–12.1% over the three."""
+    shares = _score("digits", "dcgan", seed).class_shares
     assert len(shares) == 10 and all(0.07 <= share <= 0.13 for share in shares), shares
 
 
@@ -55,11 +54,9 @@ def test_issue_bar_digit_dcgan_is_within_ten_times_the_real_floor() -> None:
     assert _score("digits", "dcgan").frechet <= 10 * _floor("digits"), (_score("digits", "dcgan"), _floor("digits"))
 
 
-def test_digit_dcgan_keeps_what_it_reached() -> None:
-    """Guards on the shipped model's measured confidence (see SHORTFALL), so a worse retrain fails:
-    ≥ 89% confident on seed 0 (measured 90.0%) and more confident than the VAE, whose classes are less even."""
+def test_digit_dcgan_is_more_confident_and_more_even_than_the_vae() -> None:
     gan, vae = _score("digits", "dcgan"), _score("digits", "vae")
-    assert gan.confident >= 0.89 and gan.confident > vae.confident
+    assert gan.confident > vae.confident
     assert max(gan.class_shares) - min(gan.class_shares) < max(vae.class_shares) - min(vae.class_shares)
 
 

@@ -111,8 +111,10 @@ def test_interpolation_walks_from_sample_to_sample(tmp_path: Path) -> None:
 
 
 def test_truncation_gives_more_typical_samples(tmp_path: Path) -> None:
-    loose = imgrestore.sample_images(count=32, seed=1, model="dcgan-digits").astype(float)
-    tight = imgrestore.sample_images(count=32, seed=1, model="dcgan-digits", truncation=0.5).astype(float)
+    """On 1,000 samples: on 32 the pixel spread moves by more than truncation at 0.5 takes off
+    (44.6 loose against 45.0 truncated for seed 1; 48.5 against 44.4 on 1,000)."""
+    loose = imgrestore.sample_images(count=1000, seed=1, model="dcgan-digits").astype(float)
+    tight = imgrestore.sample_images(count=1000, seed=1, model="dcgan-digits", truncation=0.5).astype(float)
     assert not np.array_equal(loose, tight)
     spread = lambda images: images.reshape(len(images), -1).std(0).mean()  # noqa: E731
     assert spread(tight) < spread(loose)
