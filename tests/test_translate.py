@@ -4,6 +4,7 @@ ONNX parity of both directions (fresh exports and the shipped files), the CLI.""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -157,6 +158,53 @@ def test_each_direction_exports_with_parity(trained, direction: str, tmp_path: P
     produced = onnx_model.run({"image": image})
     assert np.abs(produced - expected).max() < 1e-4
     assert np.abs(produced - other).max() > 1e-3  # the other generator is a different network
+
+
+def test_a_generator_into_a_colorless_domain_draws_gray(trained, tmp_path: Path) -> None:
+    """Domain B (outlines stored as RGB) is colorless: its generator draws one channel, copied to
+    all three, in torch and in ONNX; the generator into colour domain A draws colour."""
+    from imgrestore.export import export_onnx, load_model
+    from imgrestore.runtime import OnnxModel
+
+    out, _ = trained
+    spec = imgrestore.load_task("translate")
+    model, metadata = load_model(spec, out / "last.safetensors")
+    assert metadata["model_config"].get("gray_b") is True and "gray_a" not in metadata["model_config"]
+    image = torch.from_numpy(np.random.default_rng(2).random((2, 3, 32, 40), dtype=np.float32))
+    with torch.no_grad():
+        outline, photo = model.a2b(image), model.b2a(image)
+    assert torch.equal(outline[:, 0], outline[:, 1]) and torch.equal(outline[:, 0], outline[:, 2])
+    assert (photo[:, 0] - photo[:, 1]).abs().max() > 1e-3
+    report = export_onnx(spec, out / "last.safetensors", tmp_path / "a2b.onnx", options={"direction": "a2b"})
+    produced = OnnxModel(report.path, device="cpu").run({"image": image.numpy()})
+    assert np.array_equal(produced[:, 0], produced[:, 2]) and np.abs(produced - outline.numpy()).max() < 1e-4
+
+
+def test_colorless_means_gray_channels_up_to_scan_noise(domains: tuple[Path, Path]) -> None:
+    from imgrestore_translate.domains import load_domain
+
+    photos, outlines = (load_domain(folder, 32, 0.0) for folder in domains)
+    assert outlines.colorless and not photos.colorless
+    rng = np.random.default_rng(0)
+    gray = rng.integers(0, 256, (40, 40, 1), dtype=np.uint8).repeat(3, axis=2)
+    noisy = np.clip(gray + rng.integers(-3, 4, gray.shape), 0, 255).astype(np.uint8)  # JPEG-like chroma noise
+    tinted = gray.copy()
+    tinted[:20, :, 0] = np.maximum(tinted[:20, :, 0], 40)  # a red wash over half of it
+    assert replace(outlines, train=[noisy], validation=[]).colorless
+    assert not replace(outlines, train=[noisy, tinted], validation=[]).colorless
+
+
+def test_color_outputs_keeps_colour_generators(domains: tuple[Path, Path]) -> None:
+    """--color-outputs: the configuration of a model from before gray generators (so --init and
+    --resume of one still match)."""
+    from imgrestore_translate.recipe import recipe
+
+    options = {"domain_a": str(domains[0]), "domain_b": str(domains[1]), "val_fraction": 0.3, **TINY}
+    assert recipe(dict(options)).model_config()["gray_b"] is True
+    config = recipe({**options, "color_outputs": True}).model_config()
+    assert not {"gray_a", "gray_b"} & set(config)
+    model = recipe({**options, "color_outputs": True}).build_model()
+    assert model.a2b.body[-2].out_channels == 3
 
 
 def _shipped() -> list[str]:

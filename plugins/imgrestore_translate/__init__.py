@@ -52,6 +52,10 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
                 click.Option(["--discriminator-features"], type=click.IntRange(1), default=64, show_default=True),
                 click.Option(["--discriminator-layers"], type=click.IntRange(1, 5), default=3, show_default=True,
                              help="Stride-2 layers of the PatchGAN: 3 = 70×70 patches, 2 = 34×34, 1 = 16×16."),
+                click.Option(["--color-outputs"], is_flag=True, default=False,
+                             help="Colour generators into a colorless domain too (a folder of gray drawings "
+                             "stored as RGB); by default they draw gray, which leaves no colour channels to "
+                             "hide the way back in. Models trained before this was automatic need it for --init."),
                 click.Option(["--cycle-weight"], type=FiniteRange(0), default=10.0, show_default=True,
                              help="λ of the cycle-consistency L1 loss."),
                 click.Option(["--identity-weight"], type=FiniteRange(0), default=0.5, show_default=True,

@@ -22,6 +22,9 @@ from imgrestore.training.data import PatchSampler, list_images, load_images, spl
 from imgrestore.training.image_sets import load_image_set
 
 NPZ_VALIDATION_FRACTION = 0.05
+COLORLESS_SPREAD = 8
+"""A colour image is colorless (a gray drawing saved as RGB) when its channels differ by at most
+this many levels in 99.9% of its pixels: scans and JPEGs of gray drawings carry a little chroma noise."""
 
 
 @dataclass
@@ -40,6 +43,12 @@ class Domain:
     def gray(self) -> bool:
         return all(image.shape[2] == 1 for image in self.train + self.validation)
 
+    @property
+    def colorless(self) -> bool:
+        """Every image is gray, or colour whose channels (nearly) agree: outline drawings, sketches."""
+        return all(image.shape[2] == 1 or _channel_spread(image) <= COLORLESS_SPREAD
+                   for image in self.train + self.validation)
+
     def in_mode(self, mode: str) -> "Domain":
         """The domain with every image in colour `mode` ("gray" or "rgb")."""
         return replace(self, train=[to_color_mode(image, mode) for image in self.train],
@@ -56,6 +65,12 @@ class Domain:
             return self._sampler.sample(rng, count)
         chosen = rng.integers(0, len(self.train), count)
         return np.stack([self.train[i].transpose(2, 0, 1) for i in chosen]).astype(np.float32) / 255
+
+
+def _channel_spread(image: np.ndarray) -> float:
+    """How far an RGB image's channels differ, in levels, at the 99.9th percentile of its pixels."""
+    spread = image.max(axis=2).astype(np.int16) - image.min(axis=2)
+    return float(np.percentile(spread, 99.9))
 
 
 def load_domain(path: str | Path, crop: int, val_fraction: float, pad: int = 0) -> Domain:

@@ -35,9 +35,15 @@ class ResidualBlock(nn.Module):
 class ResnetGenerator(nn.Module):
     """c7s1-F, then `downsamplings` stride-2 convolutions doubling the channels, `blocks` residual
     blocks, as many stride-2 transposed convolutions back, c7s1-C and tanh. The paper's networks
-    are F = 64 with 6 blocks (128 px) or 9 blocks (256 px)."""
+    are F = 64 with 6 blocks (128 px) or 9 blocks (256 px).
 
-    def __init__(self, channels: int, features: int = 64, blocks: int = 9, downsamplings: int = 2) -> None:
+    `gray_output`: the target domain is colorless (outline drawings stored as RGB), so the last
+    convolution draws one channel and every output channel is a copy of it. A colour output there
+    can only be wrong, and a CycleGAN uses the spare channels to hide what it needs to translate
+    back (faint colour patterns in the drawings, the steganography Chu et al. 2017 describe)."""
+
+    def __init__(self, channels: int, features: int = 64, blocks: int = 9, downsamplings: int = 2,
+                 gray_output: bool = False) -> None:
         super().__init__()
         layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(channels, features, 7), _norm(features),
                                    nn.ReLU(inplace=True)]
@@ -50,11 +56,13 @@ class ResnetGenerator(nn.Module):
             layers += [nn.ConvTranspose2d(width, width // 2, 3, stride=2, padding=1, output_padding=1),
                        _norm(width // 2), nn.ReLU(inplace=True)]
             width //= 2
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(width, channels, 7), nn.Tanh()]
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(width, 1 if gray_output else channels, 7), nn.Tanh()]
         self.body = nn.Sequential(*layers)
+        self.channels, self.gray_output = channels, gray_output
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return (self.body(image * 2 - 1) + 1) / 2
+        output = (self.body(image * 2 - 1) + 1) / 2
+        return output.expand(-1, self.channels, -1, -1) if self.gray_output else output
 
 
 def receptive_radius(blocks: int, downsamplings: int) -> int:
@@ -92,12 +100,14 @@ class CycleGAN(nn.Module):
     `forward(real_a, real_b)` is the whole generator pass of a training step in one call (so
     DistributedDataParallel sees one forward per backward): the translations, the cycles and the
     identity mappings. Each generator runs on a concatenated batch where it can, which is exact
-    because instance normalisation treats every image separately."""
+    because instance normalisation treats every image separately. `gray_a`/`gray_b`: that domain is
+    colorless, so the generator into it draws gray (ResnetGenerator's gray_output)."""
 
-    def __init__(self, channels: int, features: int = 64, blocks: int = 9, downsamplings: int = 2) -> None:
+    def __init__(self, channels: int, features: int = 64, blocks: int = 9, downsamplings: int = 2,
+                 gray_a: bool = False, gray_b: bool = False) -> None:
         super().__init__()
-        self.a2b = ResnetGenerator(channels, features, blocks, downsamplings)
-        self.b2a = ResnetGenerator(channels, features, blocks, downsamplings)
+        self.a2b = ResnetGenerator(channels, features, blocks, downsamplings, gray_output=gray_b)
+        self.b2a = ResnetGenerator(channels, features, blocks, downsamplings, gray_output=gray_a)
 
     def forward(self, real_a: torch.Tensor, real_b: torch.Tensor | None = None) -> Any:
         if real_b is None:  # inference: A -> B
@@ -129,6 +139,8 @@ class Discriminators(nn.Module):
         return self.a(images_a), self.b(images_b)
 
 
-def build(channels: int, features: int = 64, blocks: int = 9, downsamplings: int = 2, **_: Any) -> CycleGAN:
-    """The model factory (keyword arguments from a checkpoint's model_config)."""
-    return CycleGAN(channels, features, blocks, downsamplings)
+def build(channels: int, features: int = 64, blocks: int = 9, downsamplings: int = 2, gray_a: bool = False,
+          gray_b: bool = False, **_: Any) -> CycleGAN:
+    """The model factory (keyword arguments from a checkpoint's model_config; one from before
+    gray_a/gray_b has colour generators both ways)."""
+    return CycleGAN(channels, features, blocks, downsamplings, gray_a, gray_b)

@@ -75,14 +75,19 @@ class CycleGANRecipe:
         if self.domain_a.size != self.domain_b.size:
             raise ValueError(f"the domains' training images differ in size ({self.domain_a.size} and "
                              f"{self.domain_b.size} px): pad or crop them to one size (--pad-a, --crop)")
+        self.gray_outputs = [] if self.mode == "gray" or options.get("color_outputs") else [
+            name for name, domain in (("a", self.domain_a), ("b", self.domain_b)) if domain.colorless]
+        """Colorless domains stored as colour, whose generator draws one channel (networks.ResnetGenerator)."""
         self.cycle_weight = float(options.get("cycle_weight") or 10.0)
         identity = options.get("identity_weight")
         self.identity_weight = 0.5 if identity is None else float(identity)
 
     def model_config(self) -> dict[str, Any]:
-        return {"channels": 1 if self.mode == "gray" else 3, "features": int(self.options.get("features") or 32),
-                "blocks": int(self.options.get("blocks") or 6),
-                "downsamplings": int(self.options.get("downsamplings") or 2)}
+        config = {"channels": 1 if self.mode == "gray" else 3, "features": int(self.options.get("features") or 32),
+                  "blocks": int(self.options.get("blocks") or 6),
+                  "downsamplings": int(self.options.get("downsamplings") or 2)}
+        config.update({f"gray_{name}": True for name in self.gray_outputs})  # absent when False: older
+        return config  # checkpoints' configs have neither key
 
     def build_model(self) -> nn.Module:
         return build(**self.model_config())
