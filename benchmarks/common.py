@@ -9,7 +9,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results"
@@ -34,6 +34,24 @@ def reused_rows(results: dict[str, Any], source: Path) -> dict[str, Any]:
                    for condition, rows in conditions.items()}
         for set_name, conditions in results.items()
     }
+
+
+def measured_line(row: dict[str, dict[str, Any]]) -> str:
+    """The line a quality benchmark prints as each condition finishes: every method's PSNR/SSIM,
+    starred where the row was reused from an earlier run rather than measured now."""
+    return "  ".join(f"{method}{'*' if 'reused_from' in scores else ''} {scores['psnr']:.2f}/{scores['ssim']:.4f}"
+                     for method, scores in row.items())
+
+
+def methods_present(results: dict[str, dict[str, dict[str, Any]]], order: Sequence[str]) -> list[str]:
+    """The methods (in `order`) that have a row anywhere in set -> condition -> method results:
+    the columns of the closing table."""
+    return [method for method in order if any(method in row for rows in results.values() for row in rows.values())]
+
+
+def any_reused(results: dict[str, dict[str, dict[str, Any]]]) -> bool:
+    """Whether any row of set -> condition -> method results came from an earlier run."""
+    return any("reused_from" in scores for rows in results.values() for row in rows.values() for scores in row.values())
 
 
 def model_file(name: str, override: Path | None = None) -> Path:

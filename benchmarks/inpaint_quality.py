@@ -37,7 +37,8 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, data_root, reused_rows, save  # noqa: E402
+from common import (RESULTS, any_reused, data_root, measured_line, methods_present, reused_rows,  # noqa: E402
+                    save)
 
 from imgrestore.images import Picture, read_image, write_image  # noqa: E402
 from imgrestore.masks import MaskSpec, free_form_mask  # noqa: E402
@@ -256,13 +257,11 @@ def main() -> None:
                     **({"radius": args.radius} if method in ("telea", "ns") else {}),
                     "per_image": per_image,
                 }
-            line = "  ".join(f"{m}{'*' if 'reused_from' in v else ''} {v['psnr']:.2f}/{v['ssim']:.4f}"
-                             for m, v in row.items())
-            print(f"{set_name:<8} {area}%: {line}", flush=True)
+            print(f"{set_name:<8} {area}%: {measured_line(row)}", flush=True)
 
     # table: one line per set and range, one column per method: PSNR dB / SSIM / hole-only PSNR dB
     print()
-    columns = [m for m in ALL_METHODS if any(m in row for rows in results.values() for row in rows.values())]
+    columns = methods_present(results, ALL_METHODS)
     header = f"{'set':<8} {'holes':>6} {'mean':>5}  " + "  ".join(f"{m + ' psnr/ssim (hole) [n]':>30}" for m in columns)
     print(header)
     print("-" * len(header))
@@ -276,7 +275,7 @@ def main() -> None:
                 for m in columns)
             print(f"{set_name:<8} {area + '%':>6} {fraction:>5.1%}  {cells}")
     print("[n]: images scored; holes composited (unmasked pixels = input), so all differences come from the holes")
-    if any("reused_from" in v for rows in results.values() for row in rows.values() for v in row.values()):
+    if any_reused(results):
         print(f"*: measured by an earlier run ({args.reuse}), rows marked reused_from in the JSON")
 
     bar: dict[str, dict] = {}

@@ -38,7 +38,8 @@ from typing import Callable
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import data_root, model_file, reused_rows, save  # noqa: E402
+from common import (any_reused, data_root, measured_line, methods_present, model_file,  # noqa: E402
+                    reused_rows, save)
 
 from imgrestore.images import read_image, to_uint8  # noqa: E402
 from imgrestore.metrics import psnr, ssim  # noqa: E402
@@ -176,13 +177,11 @@ def main() -> None:
                     "seconds_per_image": (time.perf_counter() - started) / len(pairs),
                     "images": per_image,
                 }
-            line = "  ".join(f"{m}{'*' if 'reused_from' in v else ''} {v['psnr']:.2f}/{v['ssim']:.4f}"
-                             for m, v in row.items())
-            print(f"{set_name:<6} ×{scale}: {line}", flush=True)
+            print(f"{set_name:<6} ×{scale}: {measured_line(row)}", flush=True)
 
     # table: one line per set and scale, one column per method (Y-PSNR dB / SSIM)
     print()
-    columns = [m for m in ALL_METHODS if any(m in row for rows in results.values() for row in rows.values())]
+    columns = methods_present(results, ALL_METHODS)
     header = f"{'set':<6} {'scale':>5}  " + "  ".join(f"{m:>15}" for m in columns)
     print(header)
     print("-" * len(header))
@@ -191,7 +190,7 @@ def main() -> None:
             cells = "  ".join(f"{row[m]['psnr']:>6.2f}/{row[m]['ssim']:.4f}" if m in row else f"{'-':>15}"
                               for m in columns)
             print(f"{set_name:<6} {scale_key:>5}  {cells}")
-    if any("reused_from" in v for rows in results.values() for row in rows.values() for v in row.values()):
+    if any_reused(results):
         print(f"(* and JSON rows marked reused_from: measured by an earlier run, {args.reuse})")
 
     bar: dict[str, dict] = {}
