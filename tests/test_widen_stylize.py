@@ -10,17 +10,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from imgrestore.training.checkpoint import load_weights, read_metadata
-from imgrestore_stylize.networks import build, stylize_whole
+import imgrestore
+from imgrestore.export import load_model
+from imgrestore.training.checkpoint import read_metadata
+from imgrestore_stylize.networks import stylize_whole
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "weights" / "stylize" / "udnie.safetensors"
 
 
 def _network(path: Path) -> torch.nn.Module:
-    network = build(**read_metadata(path)["model_config"])
-    network.load_state_dict(load_weights(path))
-    return network.eval()
+    return load_model(imgrestore.load_task("stylize"), path)[0]
 
 
 def test_a_widened_network_paints_the_same_and_its_copies_can_part(tmp_path: Path, astronaut: np.ndarray) -> None:

@@ -22,11 +22,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "plugins")]  # as tools/publish_weights.py, before an install
-
-from imgrestore.training.checkpoint import load_weights, read_metadata, save_checkpoint  # noqa: E402
-from imgrestore_stylize.networks import build  # noqa: E402
+import imgrestore
+from imgrestore.export import load_model
+from imgrestore.training.checkpoint import save_checkpoint
+from imgrestore_stylize.networks import build
 
 
 def _layers(model: nn.Module) -> list[nn.Module]:
@@ -61,17 +60,18 @@ def main() -> None:
     if args.out.suffix != ".safetensors":
         parser.error(f"{args.out}: the widened checkpoint is a .safetensors file")
 
-    metadata = read_metadata(args.checkpoint)
+    try:  # the core's loader: a clear error for what is not a stylize checkpoint
+        narrow, metadata = load_model(imgrestore.load_task("stylize"), args.checkpoint)
+    except ValueError as error:
+        sys.exit(str(error))
     config = metadata["model_config"]
-    narrow = build(**config)
-    narrow.load_state_dict(load_weights(args.checkpoint))
     wide_config = {**config, "features": 2 * config["features"]}
     wide = build(**wide_config)
     widen(narrow, wide, torch.Generator().manual_seed(args.seed), args.noise)
 
     probe = torch.rand(2, 3, 96, 128, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
-        difference = float((narrow.eval()(probe) - wide.eval()(probe)).abs().max())
+        difference = float((narrow(probe) - wide.eval()(probe)).abs().max())
     if difference > 1e-4:
         sys.exit(f"widening changed the output by {difference:.2e}: not a faithful copy")
     save_checkpoint(args.out.parent, args.out.stem, wide,
