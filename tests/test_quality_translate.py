@@ -25,10 +25,6 @@ PHOTO_SHORTFALL = (
     "issue 7's photo->outline bar is not met by the shipped photo2outline (5000 CPU steps): SSIM 0.719 on the "
     "30 test pairs against 0.886 for Canny tuned on the training pairs (and 0.822 for a blank page); it draws "
     "interior lines and broken silhouettes (benchmarks/results/translate_quality.json)")
-CYCLE_SHORTFALL = (
-    "issue 7's cycle bar is not met for MNIST -> OpenCV -> MNIST by the shipped digits2mnist (8000 CPU steps): "
-    "22.4 dB on the 2000 MNIST test digits (OpenCV -> MNIST -> OpenCV: 28.2 dB; label preservation 99.2% and "
-    "97.8%, met)")
 
 
 def _need(path: Path) -> None:
@@ -91,8 +87,7 @@ def test_digit_translation_keeps_the_label(direction: str) -> None:
     assert np.abs(translated.astype(int) - source.test_images).mean() > 2
 
 
-@pytest.mark.parametrize("direction", [
-    "a2b", pytest.param("b2a", marks=pytest.mark.xfail(strict=True, reason=CYCLE_SHORTFALL))])
+@pytest.mark.parametrize("direction", ["a2b", "b2a"])
 def test_digit_translation_cycles_back_above_25_db(direction: str) -> None:
     _need(DIGITS)
     source, _, cycled = _translated(direction)
