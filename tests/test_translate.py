@@ -207,6 +207,32 @@ def test_color_outputs_keeps_colour_generators(domains: tuple[Path, Path]) -> No
     assert model.a2b.body[-2].out_channels == 3
 
 
+def test_each_cycle_has_its_own_weight(domains: tuple[Path, Path]) -> None:
+    """--cycle-weight-a/-b weigh A→B→A (with B→A's identity term) and B→A→B (with A→B's) apart, as
+    the authors' lambda_A/lambda_B; by default both are --cycle-weight, and 0 means 0."""
+    from imgrestore_translate.recipe import _l1, recipe
+
+    options = {"domain_a": str(domains[0]), "domain_b": str(domains[1]), "val_fraction": 0.3, **TINY}
+    built = recipe(dict(options))
+    torch.manual_seed(0)
+    networks = {"model": built.build_model(), **built.extra_networks()}
+    batch = built.training_batch(np.random.default_rng(0), 2)
+    with torch.no_grad():
+        out = networks["model"](batch["a"], batch["b"])
+        terms = {d: _l1(out[f"cycle_{d}"], batch[d]) + 0.5 * _l1(out[f"identity_{d}"], batch[d]) for d in "ab"}
+
+
+    def loss(**weights: float) -> float:
+        with torch.no_grad():
+            return float(recipe({**options, **weights}).phase_loss("generators", networks, batch, {}))
+
+    assert built.cycle_weights == {"a": 10.0, "b": 10.0}
+    assert recipe({**options, "cycle_weight": 0}).cycle_weights == {"a": 0.0, "b": 0.0}
+    assert loss(cycle_weight_a=3) - loss(cycle_weight_a=0) == pytest.approx(3 * float(terms["a"]), rel=1e-4)
+    assert loss(cycle_weight_b=2) - loss(cycle_weight_b=0) == pytest.approx(2 * float(terms["b"]), rel=1e-4)
+    assert loss() == pytest.approx(loss(cycle_weight_a=10, cycle_weight_b=10), rel=1e-6)
+
+
 def _shipped() -> list[str]:
     return sorted(name for name, record in read_manifest()["models"].items() if record.get("task") == "translate")
 

@@ -62,6 +62,14 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
                              "hide the way back in. Models trained before this was automatic need it for --init."),
                 click.Option(["--cycle-weight"], type=FiniteRange(0), default=10.0, show_default=True,
                              help="λ of the cycle-consistency L1 loss."),
+                click.Option(["--cycle-weight-a"], type=FiniteRange(0), default=None,
+                             help="λ of the A→B→A cycle alone (and of B→A's identity term), as the CycleGAN "
+                             "authors' lambda_A; default --cycle-weight. Lower it when A→B discards what A "
+                             "holds (photo → outline): a high λ there pushes the generator to hide the photo "
+                             "in the drawing, as extra lines a discriminator cannot tell from outlines."),
+                click.Option(["--cycle-weight-b"], type=FiniteRange(0), default=None,
+                             help="λ of the B→A→B cycle alone (and of A→B's identity term); default "
+                             "--cycle-weight."),
                 click.Option(["--identity-weight"], type=FiniteRange(0), default=0.5, show_default=True,
                              help="Identity loss weight, as a fraction of λ."),
                 click.Option(["--pool"], type=click.IntRange(0), default=50, show_default=True,

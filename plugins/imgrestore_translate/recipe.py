@@ -1,8 +1,9 @@
 """CycleGAN's training recipe (Zhu et al. 2017) on the core trainer: two phases per step.
 
   generators:     least-squares adversarial loss of both translations against both
-                  discriminators, + λ·(cycle A→B→A + cycle B→A→B) L1, + ½λ·identity L1
-                  (G_A→B(b) ≈ b and G_B→A(a) ≈ a, which keeps colours and composition);
+                  discriminators, + λ_A·(cycle A→B→A + ½·identity G_B→A(a) ≈ a) L1
+                  + λ_B·(cycle B→A→B + ½·identity G_A→B(b) ≈ b) L1 (the identity terms keep
+                  colours and composition); λ_A = λ_B = λ = 10 in the paper;
   discriminators: least-squares real/fake loss, halved, on real images and on fakes drawn
                   from the history pool of 50.
 
@@ -78,7 +79,10 @@ class CycleGANRecipe:
         self.gray_outputs = [] if self.mode == "gray" or options.get("color_outputs") else [
             name for name, domain in (("a", self.domain_a), ("b", self.domain_b)) if domain.colorless]
         """Colorless domains stored as colour, whose generator draws one channel (networks.ResnetGenerator)."""
-        self.cycle_weight = float(options.get("cycle_weight") or 10.0)
+        cycle_weight = float(10.0 if options.get("cycle_weight") is None else options["cycle_weight"])
+        self.cycle_weights = {domain: cycle_weight if options.get(f"cycle_weight_{domain}") is None
+                              else float(options[f"cycle_weight_{domain}"]) for domain in ("a", "b")}
+        """λ per cycle, as the authors' code has lambda_A (A→B→A, and B→A's identity term) and lambda_B."""
         identity = options.get("identity_weight")
         self.identity_weight = 0.5 if identity is None else float(identity)
 
@@ -116,9 +120,9 @@ class CycleGANRecipe:
             cache["fake_a"], cache["fake_b"] = out["fake_a"], out["fake_b"]
             score_a, score_b = discriminators(out["fake_a"], out["fake_b"])
             adversarial = _least_squares(score_a, True) + _least_squares(score_b, True)
-            cycle = _l1(out["cycle_a"], real_a) + _l1(out["cycle_b"], real_b)
-            identity = _l1(out["identity_a"], real_a) + _l1(out["identity_b"], real_b)
-            return adversarial + self.cycle_weight * (cycle + self.identity_weight * identity)
+            return adversarial + sum(
+                weight * (_l1(out[f"cycle_{domain}"], real) + self.identity_weight * _l1(out[f"identity_{domain}"], real))
+                for (domain, weight), real in zip(self.cycle_weights.items(), (real_a, real_b)))
         pools = unwrap(discriminators)
         fake_a = pools.pool_a.query(cache["fake_a"])
         fake_b = pools.pool_b.query(cache["fake_b"])
