@@ -221,7 +221,6 @@ def test_each_cycle_has_its_own_weight(domains: tuple[Path, Path]) -> None:
         out = networks["model"](batch["a"], batch["b"])
         terms = {d: _l1(out[f"cycle_{d}"], batch[d]) + 0.5 * _l1(out[f"identity_{d}"], batch[d]) for d in "ab"}
 
-
     def loss(**weights: float) -> float:
         with torch.no_grad():
             return float(recipe({**options, **weights}).phase_loss("generators", networks, batch, {}))

@@ -71,7 +71,7 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
                              help="λ of the B→A→B cycle alone (and of A→B's identity term); default "
                              "--cycle-weight."),
                 click.Option(["--identity-weight"], type=FiniteRange(0), default=0.5, show_default=True,
-                             help="Identity loss weight, as a fraction of λ."),
+                             help="Identity loss weight, as a fraction of λ (λ_A for B→A's G(a) ≈ a, λ_B for A→B's)."),
                 click.Option(["--pool"], type=click.IntRange(0), default=50, show_default=True,
                              help="Generated images kept in each discriminator's history pool."),
             ),

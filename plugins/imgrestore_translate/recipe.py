@@ -120,9 +120,9 @@ class CycleGANRecipe:
             cache["fake_a"], cache["fake_b"] = out["fake_a"], out["fake_b"]
             score_a, score_b = discriminators(out["fake_a"], out["fake_b"])
             adversarial = _least_squares(score_a, True) + _least_squares(score_b, True)
-            return adversarial + sum(
-                weight * (_l1(out[f"cycle_{domain}"], real) + self.identity_weight * _l1(out[f"identity_{domain}"], real))
-                for (domain, weight), real in zip(self.cycle_weights.items(), (real_a, real_b)))
+            return adversarial + sum(weight * (_l1(out[f"cycle_{domain}"], batch[domain])
+                                               + self.identity_weight * _l1(out[f"identity_{domain}"], batch[domain]))
+                                     for domain, weight in self.cycle_weights.items())
         pools = unwrap(discriminators)
         fake_a = pools.pool_a.query(cache["fake_a"])
         fake_b = pools.pool_b.query(cache["fake_b"])
