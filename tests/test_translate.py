@@ -232,6 +232,48 @@ def test_each_cycle_has_its_own_weight(domains: tuple[Path, Path]) -> None:
     assert loss() == pytest.approx(loss(cycle_weight_a=10, cycle_weight_b=10), rel=1e-6)
 
 
+def test_off_edge_ink_costs_lines_away_from_the_photos_edges(domains: tuple[Path, Path],
+                                                              tmp_path: Path) -> None:
+    """--off-edge-ink-weight: a line on the edge it traces costs (almost) nothing, the same line
+    3 px inside the figure costs its ink, a blank page nothing; the generators' loss grows by
+    exactly weight × that cost, and the default adds nothing."""
+    from imgrestore_translate.recipe import _off_edge_ink, edge_strength, recipe
+
+    photo = torch.ones(1, 3, 32, 32)
+    photo[:, :, :, :16] = 0.4  # a figure filling the left half, white to the right
+    edges = edge_strength(photo)[0, 0]
+    assert edges[:, 15].min() == 1 and edges[:, 16].min() == 1  # the two pixels beside the step
+    assert edges[:, :14].max() < 1e-6 and edges[:, 18:].max() < 1e-6
+    on_edge, inside = torch.ones(1, 3, 32, 32), torch.ones(1, 3, 32, 32)
+    on_edge[:, :, :, 15:17] = 0
+    inside[:, :, :, 12:14] = 0
+    assert float(_off_edge_ink(on_edge, photo)) == pytest.approx(0, abs=1e-7)
+    assert float(_off_edge_ink(inside, photo)) == pytest.approx(2 / 32)
+    assert float(_off_edge_ink(torch.ones(1, 3, 32, 32), photo)) == 0  # a blank page
+
+    options = {"domain_a": str(domains[0]), "domain_b": str(domains[1]), "val_fraction": 0.3, **TINY}
+    built = recipe(dict(options))
+    torch.manual_seed(0)
+    networks = {"model": built.build_model(), **built.extra_networks()}
+    batch = built.training_batch(np.random.default_rng(0), 2)
+    with torch.no_grad():
+        cost = float(_off_edge_ink(networks["model"](batch["a"], batch["b"])["fake_b"], batch["a"]))
+
+    def loss(**weights: float) -> float:
+        with torch.no_grad():
+            return float(recipe({**options, **weights}).phase_loss("generators", networks, batch, {}))
+
+    assert cost > 0
+    assert loss(off_edge_ink_weight=30) - loss() == pytest.approx(30 * cost, rel=1e-4)
+    assert loss(off_edge_ink_weight=0) == loss()
+    negatives = tmp_path / "light-on-dark"  # as MNIST's digits: no ink on paper to count
+    negatives.mkdir()
+    for drawing in domains[1].iterdir():
+        write_image(negatives / drawing.name, Picture(color=255 - read_image(drawing).color))
+    with pytest.raises(ValueError, match="mostly dark"):
+        recipe({**options, "domain_b": str(negatives), "off_edge_ink_weight": 1})
+
+
 def _shipped() -> list[str]:
     return sorted(name for name, record in read_manifest()["models"].items() if record.get("task") == "translate")
 

@@ -72,6 +72,11 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
                              "--cycle-weight."),
                 click.Option(["--identity-weight"], type=FiniteRange(0), default=0.5, show_default=True,
                              help="Identity loss weight, as a fraction of λ (λ_A for B→A's G(a) ≈ a, λ_B for A→B's)."),
+                click.Option(["--off-edge-ink-weight"], type=FiniteRange(0), default=0.0, show_default=True,
+                             help="For a domain B of drawings (dark lines on white): weight of a penalty on "
+                             "the ink A→B draws where its input has no edge (0 = off). An unpaired cycle "
+                             "cannot say where on an edge a line belongs; this pins lines to the edges they "
+                             "trace (photo2outline's lines sat 2 px inside the silhouette without it)."),
                 click.Option(["--pool"], type=click.IntRange(0), default=50, show_default=True,
                              help="Generated images kept in each discriminator's history pool."),
             ),
