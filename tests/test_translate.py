@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -207,25 +208,34 @@ def test_color_outputs_keeps_colour_generators(domains: tuple[Path, Path]) -> No
     assert model.a2b.body[-2].out_channels == 3
 
 
-def test_each_cycle_has_its_own_weight(domains: tuple[Path, Path]) -> None:
-    """--cycle-weight-a/-b weigh A→B→A (with B→A's identity term) and B→A→B (with A→B's) apart, as
-    the authors' lambda_A/lambda_B; by default both are --cycle-weight, and 0 means 0."""
-    from imgrestore_translate.recipe import _l1, recipe
+def _generator_loss(domains: tuple[Path, Path]) -> tuple[dict, dict, dict, Callable[..., float]]:
+    """A tiny recipe's options, seeded networks and batch, and the generators' loss on them as a
+    function of changed options (same networks, same batch)."""
+    from imgrestore_translate.recipe import recipe
 
     options = {"domain_a": str(domains[0]), "domain_b": str(domains[1]), "val_fraction": 0.3, **TINY}
     built = recipe(dict(options))
     torch.manual_seed(0)
     networks = {"model": built.build_model(), **built.extra_networks()}
     batch = built.training_batch(np.random.default_rng(0), 2)
+
+    def loss(**changes: float) -> float:
+        with torch.no_grad():
+            return float(recipe({**options, **changes}).phase_loss("generators", networks, batch, {}))
+
+    return options, networks, batch, loss
+
+
+def test_each_cycle_has_its_own_weight(domains: tuple[Path, Path]) -> None:
+    """--cycle-weight-a/-b weigh A→B→A (with B→A's identity term) and B→A→B (with A→B's) apart, as
+    the authors' lambda_A/lambda_B; by default both are --cycle-weight, and 0 means 0."""
+    from imgrestore_translate.recipe import _l1, recipe
+
+    options, networks, batch, loss = _generator_loss(domains)
     with torch.no_grad():
         out = networks["model"](batch["a"], batch["b"])
         terms = {d: _l1(out[f"cycle_{d}"], batch[d]) + 0.5 * _l1(out[f"identity_{d}"], batch[d]) for d in "ab"}
-
-    def loss(**weights: float) -> float:
-        with torch.no_grad():
-            return float(recipe({**options, **weights}).phase_loss("generators", networks, batch, {}))
-
-    assert built.cycle_weights == {"a": 10.0, "b": 10.0}
+    assert recipe(dict(options)).cycle_weights == {"a": 10.0, "b": 10.0}
     assert recipe({**options, "cycle_weight": 0}).cycle_weights == {"a": 0.0, "b": 0.0}
     assert loss(cycle_weight_a=3) - loss(cycle_weight_a=0) == pytest.approx(3 * float(terms["a"]), rel=1e-4)
     assert loss(cycle_weight_b=2) - loss(cycle_weight_b=0) == pytest.approx(2 * float(terms["b"]), rel=1e-4)
@@ -251,18 +261,9 @@ def test_off_edge_ink_costs_lines_away_from_the_photos_edges(domains: tuple[Path
     assert float(_off_edge_ink(inside, photo)) == pytest.approx(2 / 32)
     assert float(_off_edge_ink(torch.ones(1, 3, 32, 32), photo)) == 0  # a blank page
 
-    options = {"domain_a": str(domains[0]), "domain_b": str(domains[1]), "val_fraction": 0.3, **TINY}
-    built = recipe(dict(options))
-    torch.manual_seed(0)
-    networks = {"model": built.build_model(), **built.extra_networks()}
-    batch = built.training_batch(np.random.default_rng(0), 2)
+    options, networks, batch, loss = _generator_loss(domains)
     with torch.no_grad():
         cost = float(_off_edge_ink(networks["model"](batch["a"], batch["b"])["fake_b"], batch["a"]))
-
-    def loss(**weights: float) -> float:
-        with torch.no_grad():
-            return float(recipe({**options, **weights}).phase_loss("generators", networks, batch, {}))
-
     assert cost > 0
     assert loss(off_edge_ink_weight=30) - loss() == pytest.approx(30 * cost, rel=1e-4)
     assert loss(off_edge_ink_weight=0) == loss()
