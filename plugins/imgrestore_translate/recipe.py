@@ -52,8 +52,8 @@ def _l1(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 EDGE_STEP = 0.05
-"""Sobel magnitude (a 0..1 step between neighbours gives 0.25) at which a pixel counts fully as an
-edge: a step of about 0.1 (25 gray levels), so a silhouette or a fold counts, flat cloth or sky not."""
+"""Sobel magnitude (normalised by 8: a step of height h gives 0.5·h beside it) at which a pixel counts
+fully as an edge: a step of 0.1 (25 gray levels), so a silhouette or a fold counts, flat cloth or sky not."""
 
 
 def edge_strength(images: torch.Tensor) -> torch.Tensor:
@@ -71,8 +71,8 @@ def _off_edge_ink(drawing: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
 
     Why: an unpaired cycle cannot say *where* on an edge a line belongs. photo2outline's
     generators settled on lines about 2 px inside the silhouette (the true outlines straddle it),
-    and the B→A generator on figures about 2 px wider than the true ones (19% more area, on the true
-    outlines of the training pairs): both cycles close, and no discriminator sees a photo and its
+    and the B→A generator on figures whose edge lies about 2 px further out than the true one (19%
+    more area, on the true outlines of the training pairs): both cycles close, and no discriminator sees a photo and its
     outline together. This term pins lines to the edges of the photo they trace. It is one-sided:
     it never asks for a line at an edge, so it does not bring back the interior lines that
     --cycle-weight-a removes; the discriminator still decides which edges a drawing has."""
