@@ -72,10 +72,11 @@ def _off_edge_ink(drawing: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
     Why: an unpaired cycle cannot say *where* on an edge a line belongs. photo2outline's
     generators settled on lines about 2 px inside the silhouette (the true outlines straddle it),
     and the B→A generator on figures whose edge lies about 2 px further out than the true one (19%
-    more area, on the true outlines of the training pairs): both cycles close, and no discriminator sees a photo and its
-    outline together. This term pins lines to the edges of the photo they trace. It is one-sided:
-    it never asks for a line at an edge, so it does not bring back the interior lines that
-    --cycle-weight-a removes; the discriminator still decides which edges a drawing has."""
+    more area, on the true outlines of the training pairs): both cycles close, and no
+    discriminator sees a photo and its outline together. This term pins lines to the edges of the
+    photo they trace. It is one-sided: it never asks for a line at an edge, so it does not bring
+    back the interior lines that --cycle-weight-a removes; the discriminator still decides which
+    edges a drawing has."""
     ink = 1 - drawing.float().mean(1, keepdim=True)
     return (ink * (1 - edge_strength(source))).mean()
 
