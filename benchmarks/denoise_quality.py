@@ -12,6 +12,7 @@ sigma=25 anchor (gray, sigma 25 only; loaded into our own DnCNN definition, comp
 
     python benchmarks/denoise_quality.py                       # everything (slow: BM3D)
     python benchmarks/denoise_quality.py --sets BSD68 --sigmas 25 --methods ours,bm3d
+    python benchmarks/denoise_quality.py --sets BSD68 --methods ours --gray-model candidate.onnx --name try
 """
 
 from __future__ import annotations
@@ -27,13 +28,12 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import data_root, reused_rows, save  # noqa: E402
+from common import data_root, model_file, reused_rows, save  # noqa: E402
 
 from imgrestore.images import Picture, read_image  # noqa: E402
 from imgrestore.metrics import psnr, ssim  # noqa: E402
 from imgrestore.noise import add_gaussian_noise  # noqa: E402
 from imgrestore.runtime import OnnxModel  # noqa: E402
-from imgrestore.weights import locate  # noqa: E402
 from imgrestore_denoise.inference import prepare  # noqa: E402
 
 GRAY_SETS = ("Set12", "BSD68")
@@ -53,9 +53,13 @@ def load_set(root: Path, name: str, limit: int | None) -> list[tuple[str, np.nda
     return images
 
 
+CANDIDATES: dict[bool, Path | None] = {False: None, True: None}
+"""--gray-model / --color-model: an exported model under test in place of the shipped one."""
+
+
 @lru_cache(maxsize=None)
 def ours(color: bool) -> OnnxModel:
-    return OnnxModel(locate("denoise-color" if color else "denoise-gray").file)
+    return OnnxModel(model_file("denoise-color" if color else "denoise-gray", CANDIDATES[color]))
 
 
 def run_ours(noisy: np.ndarray, sigma: float | None, ensemble: bool = False) -> np.ndarray:
@@ -114,7 +118,10 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="first N images of each set")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--name", default="denoise_quality")
+    parser.add_argument("--gray-model", type=Path, default=None, help="an exported .onnx to measure as ours (gray sets)")
+    parser.add_argument("--color-model", type=Path, default=None, help="likewise for the colour sets")
     args = parser.parse_args()
+    CANDIDATES.update({False: args.gray_model, True: args.color_model})
     root = data_root()
     methods = args.methods.split(",")
     sigmas = [float(s) for s in args.sigmas.split(",")]
@@ -176,7 +183,10 @@ def main() -> None:
             line = "  ".join(f"{m} {v['psnr']:.2f}/{v['ssim']:.4f}" for m, v in row.items())
             print(f"{set_name:<9} sigma {sigma:>4.0f}: {line}", flush=True)
     save(args.name, {"protocol": "float Gaussian noise, rounded and clipped to 8-bit; PSNR dB / SSIM on 8-bit output",
-                     "seed": args.seed, "results": results})
+                     "seed": args.seed, "results": results,
+                     **({"models_under_test": {kind: str(path) for kind, path in (("gray", args.gray_model),
+                                                                                   ("color", args.color_model)) if path}}
+                        if args.gray_model or args.color_model else {})})
 
 
 if __name__ == "__main__":

@@ -404,11 +404,16 @@ def _as_list(value: Any) -> list[Any]:
 
 def _train(spec: TaskSpec, values: dict[str, Any]) -> None:
     from imgrestore.task import resolve
+    from imgrestore.training.batches import check_workers
     from imgrestore.training.checkpoint import CheckpointError
     from imgrestore.training.data import SPLIT_RECORD_NAME, recorded_split
     from imgrestore.training.trainer import TrainConfig, train
 
     _check_run_folder(spec, values)
+    try:
+        check_workers(values["workers"])
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
     try:
         _adopt_checkpoint_architecture(spec, values)
     except CheckpointError as error:
@@ -434,7 +439,7 @@ def _train(spec: TaskSpec, values: dict[str, Any]) -> None:
         validate_every=values["validate_every"], log_every=values["log_every"], resume=values["resume"],
         init=values["init"], ema=values["ema"],
         device=values["device"], precision=values["precision"], threads=values["threads"],
-        options=recipe_options, **{**getattr(recipe, "training_defaults", {}), **tuned},
+        workers=values["workers"], time_budget=values["time_budget"] or 0.0, options=recipe_options, **{**getattr(recipe, "training_defaults", {}), **tuned},
     )
     config = _fit_warmup(config, chosen=values["warmup"] is not None, fresh=fresh, out=out)
     from imgrestore.training.stopping import TrainingInterrupted
@@ -512,6 +517,10 @@ def _train_command(spec: TaskSpec) -> click.Command:
         click.Option(["--out"], type=click.Path(path_type=Path), required=True,
                      help="Run folder: checkpoints (last/best .safetensors), log.csv, config.json."),
         click.Option(["--steps"], type=click.IntRange(1), default=10000, show_default=True),
+        click.Option(["--time-budget"], type=FiniteRange(0, min_open=True), default=None, metavar="SECONDS",
+                     help="Train as many steps as fit in SECONDS (at most --steps): a few steps are timed "
+                     "first, then the whole schedule runs to the count that fits, which config.json records "
+                     "(--steps N repeats the run). The data is read before the clock starts."),
         click.Option(["--batch-size"], type=click.IntRange(1), default=None,
                      help="Per process (under torchrun the global batch is this × processes) "
                      "[default: the task's, else 16]."),
@@ -538,6 +547,9 @@ def _train_command(spec: TaskSpec) -> click.Command:
         click.Option(["--precision"], type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default="auto",
                      show_default=True, help="auto = bf16 autocast where the GPU or CPU supports it."),
         click.Option(["--threads"], type=click.IntRange(0), default=0, help="CPU threads for torch (0 = torch's default)."),
+        click.Option(["--workers"], type=click.IntRange(0), default=0, show_default=True,
+                     help="Processes that prepare batches ahead of the steps, so a GPU need not wait for them "
+                     "(speed only: every step gets the same batch with any number; 0 = the training process)."),
         *spec.train_options,
     ]
     return click.Command(spec.name, callback=callback, params=params,

@@ -62,11 +62,15 @@ def test_refuses_to_overwrite_a_run_without_resume(tmp_path: Path, training_fold
     assert result.exit_code == 1 and "already holds a run: pass --resume" in result.output  # one line, no traceback
 
 
-def test_runs_under_torchrun_with_ddp(tmp_path: Path, training_folder: Path) -> None:
+@pytest.mark.parametrize("length", [["--steps", "4"], ["--steps", "100000", "--time-budget", "3", "--warmup", "10"]],
+                         ids=["steps", "time-budget"])
+def test_runs_under_torchrun_with_ddp(tmp_path: Path, training_folder: Path, length: list[str]) -> None:
+    """With --time-budget, every process times its own steps and all take rank 0's count (were
+    they to differ, the one that ran on would wait for the others' gradients for ever)."""
     command = [
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone",
         "-m", "imgrestore", "train", "denoise", "--gray", "--data", str(training_folder), "--out", str(tmp_path / "ddp"),
-        "--steps", "4", "--batch-size", "2", "--patch-size", "32", "--features", "8", "--depth", "3",
+        *length, "--batch-size", "2", "--patch-size", "32", "--features", "8", "--depth", "3",
         "--precision", "fp32", "--validate-every", "4", "--threads", "1",
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -75,7 +79,12 @@ def test_runs_under_torchrun_with_ddp(tmp_path: Path, training_folder: Path) -> 
     assert "world size 2" in done.stderr
     assert done.stderr.count("weights: ") == 1  # said by rank 0 alone, not once per process
     rows = _log(tmp_path / "ddp")
-    assert rows[-1]["step"] == "4" and rows[-1]["val_psnr"]
+    config = json.loads((tmp_path / "ddp" / "config.json").read_text())
+    assert rows[-1]["step"] == str(config["steps"]) and rows[-1]["val_psnr"]
+    if "--time-budget" in length:  # how many fit depends on the machine's load; that they were timed does not
+        assert config["fitted"]["timed_steps"] == 30 and 0 < config["steps"] < 100000
+    else:
+        assert config["steps"] == 4
 
 
 def test_init_fine_tunes_from_given_weights(tmp_path: Path, training_folder: Path) -> None:
@@ -731,3 +740,34 @@ def test_sizes_are_said_in_a_unit_that_shows_them() -> None:
     from imgrestore.training.image_cache import byte_size
 
     assert [byte_size(n) for n in (800, 1024, 5 << 20, 3 << 30)] == ["800 bytes", "1.0 KB", "5.0 MB", "3.0 GB"]
+
+
+def test_a_time_budget_fits_the_step_count_and_the_run_repeats_with_it(tmp_path: Path, training_folder: Path) -> None:
+    """--time-budget times a few steps, runs the whole schedule to the count that fits (so it ends at
+    the floor learning rate, not cut at a deadline), and leaves no trace of the timed steps: --steps N
+    with the recorded count gives the same weights."""
+    import time
+
+    started = time.perf_counter()
+    _train(tmp_path / "budget", training_folder, 100000, "--time-budget", "4", "--warmup", "10",
+           "--checkpoint-every", "100000", "--log-every", "1")
+    seconds = time.perf_counter() - started
+    config = json.loads((tmp_path / "budget" / "config.json").read_text())
+    steps, fitted = config["steps"], config["fitted"]
+    assert 0 < steps < 100000 and fitted["max_steps"] == 100000 and fitted["timed_steps"] == 30
+    assert steps * fitted["seconds_per_step"] < 4
+    assert seconds < 4 + 15  # the budget held (the rest: reading the images, writing the run)
+    rows = _log(tmp_path / "budget")
+    assert int(rows[-1]["step"]) == steps and float(rows[-1]["lr"]) == pytest.approx(1e-5, rel=0.05)  # decayed
+    _train(tmp_path / "repeat", training_folder, steps, "--warmup", "10", "--checkpoint-every", "100000")
+    assert _same_weights(tmp_path / "budget", tmp_path / "repeat")
+
+
+def test_workers_change_the_speed_not_the_batches(tmp_path: Path, training_folder: Path) -> None:
+    """Each step's batch is drawn from its own seed (run seed, rank, step), so batches prepared by
+    worker processes ahead of the steps are the ones the training process would have drawn."""
+    _train(tmp_path / "here", training_folder, 6, "--warmup", "2")
+    _train(tmp_path / "workers", training_folder, 6, "--warmup", "2", "--workers", "2")
+    assert _same_weights(tmp_path / "here", tmp_path / "workers")
+    _train(tmp_path / "other-seed", training_folder, 6, "--warmup", "2", "--workers", "2", "--seed", "8")
+    assert not _same_weights(tmp_path / "here", tmp_path / "other-seed")  # the comparison can fail

@@ -1,7 +1,8 @@
 """The generic training loop: seeded, mixed precision, checkpoint + resume, validation, DDP.
 
-It runs unchanged under `torchrun --nproc_per_node=N`: each process draws its own batches (seed +
-rank), DistributedDataParallel averages the gradients, and only rank 0 validates, logs and writes.
+It runs unchanged under `torchrun --nproc_per_node=N`: each process draws its own batches (seeded
+by run seed, rank and step: imgrestore.training.batches), DistributedDataParallel averages the
+gradients, and only rank 0 validates, logs and writes.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -24,6 +25,8 @@ import torch.distributed as dist
 from torch import nn
 
 from imgrestore.metrics import psnr
+from imgrestore.training.batches import step_batches
+from imgrestore.training.budget import fit_to_budget
 from imgrestore.training.checkpoint import load_state, load_weights, read_metadata, save_checkpoint
 from imgrestore.training.data import RUN_MARKER
 from imgrestore.training.recipe import Batch, Evaluation, Phase, Recipe
@@ -58,6 +61,12 @@ class TrainConfig:
     device: str = "auto"
     precision: str = "auto"
     threads: int = 0
+    workers: int = 0
+    """Processes that prepare batches ahead of the steps (imgrestore.training.batches): speed only,
+    the batches are the same for any number."""
+    time_budget: float = 0.0
+    """Seconds the steps may take (0 = no limit): the run times a few steps first, then takes the
+    step count that fits (at most `steps`) and its whole schedule (imgrestore.training.budget)."""
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -67,10 +76,12 @@ class SetupError(ValueError):
     usage problem, reported in one line, not a failure of the training."""
 
 
-IGNORED_ON_RESUME = ("resume", "init", "out_dir", "device", "threads", "history")
+IGNORED_ON_RESUME = ("resume", "init", "out_dir", "device", "threads", "workers", "history", "time_budget",
+                     "fitted")
 """Settings that change how fast a run goes, not what it computes (another thread count or device
 orders floating-point sums differently, so the weights may differ in their last bits, ~1e-9, from
-an uninterrupted run's), or that only the first session uses (--init), or bookkeeping."""
+an uninterrupted run's), or that only the first session uses (--init), or bookkeeping. A time
+budget is one of these: what it changes is `steps`, recorded as such."""
 
 
 def _drop_log_rows_after(out: Path, step: int) -> None:
@@ -99,7 +110,7 @@ def _logged_step(line: str) -> float:
         return math.inf  # a damaged line (a session killed while writing it) goes too
 
 
-def _write_config(out: Path, config: TrainConfig, resumed_at: int | None) -> None:
+def _write_config(out: Path, config: TrainConfig, resumed_at: int | None, fitted: dict[str, Any] | None = None) -> None:
     """config.json: the settings of the run. On --resume it keeps, in "history", the step each
     session resumed at and every setting that session changed (old, new), so the folder says how
     its weights came to be even when a run was extended or its learning rate changed midway; a
@@ -116,6 +127,8 @@ def _write_config(out: Path, config: TrainConfig, resumed_at: int | None) -> Non
         if changed:
             shown = "; ".join(f"{key} {old!r} -> {new!r}" for key, (old, new) in changed.items())
             print(f"resumed with changed settings: {shown}", file=sys.stderr)
+    if fitted:  # how --time-budget chose `steps`
+        settings["fitted"] = fitted
     path.write_text(json.dumps({**settings, "history": history}, indent=2) + "\n")
 
 
@@ -175,16 +188,16 @@ def _learning_rate(config: TrainConfig, step: int) -> float:
     return config.min_lr + 0.5 * (config.lr - config.min_lr) * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
-def _rng_states(numpy_rng: np.random.Generator) -> dict[str, Any]:
-    states = {"python": random.getstate(), "numpy": numpy_rng.bit_generator.state, "torch": torch.get_rng_state()}
+def _rng_states() -> dict[str, Any]:
+    """The generators a step may draw from besides its batch's own (dropout, a recipe's torch draws)."""
+    states = {"python": random.getstate(), "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         states["cuda"] = torch.cuda.get_rng_state_all()
     return states
 
 
-def _restore_rng(states: dict[str, Any], numpy_rng: np.random.Generator) -> None:
+def _restore_rng(states: dict[str, Any]) -> None:
     random.setstate(states["python"])
-    numpy_rng.bit_generator.state = states["numpy"]
     torch.set_rng_state(states["torch"])
     if "cuda" in states and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(states["cuda"])
@@ -273,16 +286,53 @@ class _WeightAverage:
             average.copy_(current)
 
 
+class _Snapshot:
+    """Everything a step changes (weights, optimizer and loss-scale state, random draws), copied so
+    that the steps --time-budget times leave no trace: the run is then exactly `--steps N`'s."""
+
+    def __init__(self, networks: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer],
+                 scaler: torch.amp.GradScaler) -> None:
+        self.networks, self.optimizers, self.scaler = networks, optimizers, scaler
+        self.weights = {name: copy.deepcopy(net.state_dict()) for name, net in networks.items()}
+        self.optimizer_states = {name: copy.deepcopy(opt.state_dict()) for name, opt in optimizers.items()}
+        self.scaler_state = copy.deepcopy(scaler.state_dict()) if scaler.is_enabled() else None
+        self.rng = _rng_states()
+
+    def restore(self) -> None:
+        for name, net in self.networks.items():
+            net.load_state_dict(self.weights[name])
+        for name, optimizer in self.optimizers.items():
+            optimizer.load_state_dict(self.optimizer_states[name])
+        if self.scaler_state is not None:
+            self.scaler.load_state_dict(self.scaler_state)
+        _restore_rng(self.rng)
+
+
+def _fitted_config(config: TrainConfig, steps: int, main: bool) -> TrainConfig:
+    """`config` with the step count the budget fits; a warm-up over a fifth of it is cut to that
+    fifth, the rule a default warm-up follows (a 2,000-step warm-up in a 1,500-step run never decays)."""
+    from dataclasses import replace
+
+    warmup = config.warmup
+    if warmup > steps // 5:
+        warmup = steps // 5
+        if main:
+            print(f"--time-budget: warm-up {config.warmup} -> {warmup} steps, a fifth of the {steps} that fit",
+                  file=sys.stderr)
+    return replace(config, steps=steps, warmup=warmup)
+
+
 def train(recipe: Recipe, config: TrainConfig) -> Path:
     """Train to config.steps; returns the path of the final weights (`last.safetensors`)."""
     context = _setup_distributed(config.device)
     if config.threads:
         torch.set_num_threads(config.threads)
+    if context.device.type == "cuda":  # crops of one size: cuDNN's autotuned kernels pay off after a step
+        torch.backends.cudnn.benchmark = True
     out = Path(config.out_dir)
     seed = config.seed + context.rank
     random.seed(seed)
     torch.manual_seed(seed)
-    numpy_rng = np.random.default_rng(seed)
 
     model = recipe.build_model().to(context.device)
     multi = hasattr(recipe, "phases")
@@ -329,7 +379,7 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
             networks[name].load_state_dict(weights)
         saved_scaler = state.get("scaler")
         step, best = state["step"], state.get("best", -math.inf)
-        _restore_rng(state["rng"][min(context.rank, len(state["rng"]) - 1)], numpy_rng)
+        _restore_rng(state["rng"][min(context.rank, len(state["rng"]) - 1)])
         if context.main:
             print(f"resumed from {out / 'last.safetensors'} at step {step}", file=sys.stderr)
     elif context.main and (out / "last.safetensors").exists():
@@ -360,10 +410,54 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
     scaler = torch.amp.GradScaler(enabled=autocast_dtype == torch.float16 and context.device.type == "cuda")
     if saved_scaler and scaler.is_enabled():
         scaler.load_state_dict(saved_scaler)  # the loss scale it had grown or shrunk to, and its counter
+
+    def batches(steps: range) -> Iterator[Batch]:
+        return step_batches(recipe, config.seed, context.rank, config.batch_size, steps, config.workers,
+                            pin_memory=context.device.type == "cuda")
+
+    def take_step(at: int, batch: Batch) -> dict[str, float]:
+        """One optimisation step (every phase) on step `at`'s batch at its learning rate; each phase's loss."""
+        rate = _learning_rate(config, at)
+        for phase in phases:
+            for group in optimizers[phase.name].param_groups:
+                group["lr"] = rate * phase.lr_scale
+        batch = _to_device(batch, context.device)
+        cache: dict[str, torch.Tensor] = {}
+        losses = {}
+        for phase in phases:
+            optimizer = optimizers[phase.name]
+            with torch.autocast(context.device.type, dtype=autocast_dtype or torch.float32,
+                                enabled=autocast_dtype is not None):
+                if multi:
+                    loss = recipe.phase_loss(phase.name, trained, batch, cache)  # type: ignore[attr-defined]
+                else:
+                    loss = recipe.loss(trained["model"], batch)
+            optimizer.zero_grad(set_to_none=True)  # also drops what an earlier phase left on these networks
+            scaler.scale(loss).backward()
+            if config.clip_grad:
+                scaler.unscale_(optimizer)
+                nn.utils.clip_grad_norm_([p for group in optimizer.param_groups for p in group["params"]],
+                                         config.clip_grad)
+            scaler.step(optimizer)
+            losses[phase.name] = float(loss.detach())
+        scaler.update()
+        return losses
+
+    for net in networks.values():
+        net.train()
+    fitted = None
+    if config.time_budget and step < config.steps:
+        undo = _Snapshot(networks, optimizers, scaler)
+        timed = batches(range(step, config.steps))
+        fitted = fit_to_budget(config.time_budget, step, config.steps, lambda at: take_step(at, next(timed)),
+                               context.world)
+        del timed  # its workers stop
+        undo.restore()
+        config = _fitted_config(config, fitted["steps"], context.main)
     if context.main:
         out.mkdir(parents=True, exist_ok=True)
         (out / RUN_MARKER).touch()
-        _write_config(out, config, resumed_at=step if config.resume and step else None)
+        _write_config(out, config, resumed_at=step if config.resume and step else None, fitted=fitted)
         parameters = sum(p.numel() for p in model.parameters())
         print(
             f"training {recipe.task}: {parameters:,} parameters, device {context.device}, "
@@ -378,7 +472,7 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
 
     def checkpoint(name: str, score: float | None = None) -> None:
         # every rank hands its RNG states to rank 0 (a collective: all ranks must take part)
-        rng = _rng_states(numpy_rng)
+        rng = _rng_states()
         all_rng: list[Any] = [rng]
         if context.world > 1:
             all_rng = [None] * context.world
@@ -401,34 +495,12 @@ def train(recipe: Recipe, config: TrainConfig) -> Path:
         bar = click.progressbar(length=config.steps, label=f"train {recipe.task}", file=sys.stderr,
                                 show_pos=True, show_eta=True)
         bar.update(step)
-    for net in networks.values():
-        net.train()
     phase_losses = {phase.name: 0.0 for phase in phases}
+    queued = batches(range(step, config.steps))
     with StopRequest(enabled=context.world == 1) as stop:
         while step < config.steps:
-            rate = _learning_rate(config, step)
-            for phase in phases:
-                for group in optimizers[phase.name].param_groups:
-                    group["lr"] = rate * phase.lr_scale
-            batch = _to_device(recipe.training_batch(numpy_rng, config.batch_size), context.device)
-            cache: dict[str, torch.Tensor] = {}
-            for phase in phases:
-                optimizer = optimizers[phase.name]
-                with torch.autocast(context.device.type, dtype=autocast_dtype or torch.float32,
-                                    enabled=autocast_dtype is not None):
-                    if multi:
-                        loss = recipe.phase_loss(phase.name, trained, batch, cache)  # type: ignore[attr-defined]
-                    else:
-                        loss = recipe.loss(trained["model"], batch)
-                optimizer.zero_grad(set_to_none=True)  # also drops what an earlier phase left on these networks
-                scaler.scale(loss).backward()
-                if config.clip_grad:
-                    scaler.unscale_(optimizer)
-                    nn.utils.clip_grad_norm_([p for group in optimizer.param_groups for p in group["params"]],
-                                             config.clip_grad)
-                scaler.step(optimizer)
-                phase_losses[phase.name] += float(loss.detach())
-            scaler.update()
+            for name, loss in take_step(step, next(queued)).items():
+                phase_losses[name] += loss
             if average is not None:
                 average.update(model, step)
             step += 1
