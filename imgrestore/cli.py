@@ -439,7 +439,8 @@ def _train(spec: TaskSpec, values: dict[str, Any]) -> None:
         validate_every=values["validate_every"], log_every=values["log_every"], resume=values["resume"],
         init=values["init"], ema=values["ema"],
         device=values["device"], precision=values["precision"], threads=values["threads"],
-        workers=values["workers"], time_budget=values["time_budget"] or 0.0, options=recipe_options, **{**getattr(recipe, "training_defaults", {}), **tuned},
+        workers=values["workers"], time_budget=values["time_budget"] or 0.0, options=recipe_options,
+        **{**getattr(recipe, "training_defaults", {}), **tuned},
     )
     config = _fit_warmup(config, chosen=values["warmup"] is not None, fresh=fresh, out=out)
     from imgrestore.training.stopping import TrainingInterrupted
