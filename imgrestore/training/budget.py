@@ -46,7 +46,7 @@ def fit_to_budget(seconds: float, first_step: int, max_steps: int, take_step: Ca
         shared = [steps]
         dist.broadcast_object_list(shared, src=0)
         steps = shared[0]
-    if not dist.is_initialized() or dist.get_rank() == 0:
+    if world == 1 or dist.get_rank() == 0:
         capped = " (--steps caps it)" if steps == max_steps else ""
         print(f"--time-budget {seconds:g} s: {steps - first_step:,} steps fit at {per_step:.4g} s a step{capped}; "
               f"the run goes to step {steps} (--steps {steps} repeats it)", file=sys.stderr)
