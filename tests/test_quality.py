@@ -36,9 +36,9 @@ def _best_nlmeans(noisy: np.ndarray, clean: np.ndarray, sigma: float) -> float:
     return max(scores)
 
 
-# Where the shipped models (trained ~5 CPU-core-hours each) do not yet beat NL-means by 1 dB.
+# Where the shipped models (trained ~8 CPU-core-hours gray, ~5 colour) do not yet beat NL-means by 1 dB.
 # Strict: when a better model lands these turn into failures, and this list must shrink. (gray 15
-# motorcycle left it with the weights of 2026-12-07, fine-tuned 8,500 steps more.)
+# motorcycle left it with the gray fine-tune of 8,500 steps in commit e77d769.)
 KNOWN_SHORTFALLS = {
     ("color", 15, "retina"), ("color", 25, "retina"),
     ("gray", 25, "retina"), ("gray", 50, "retina"),
