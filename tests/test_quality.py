@@ -84,6 +84,36 @@ def test_blind_close_to_known_sigma(sigma: float) -> None:
     assert blind > known - 0.5, (blind, known)
 
 
+# Where the shipped models make a lightly noisy photo (sigma 1) worse than it came in. Measured
+# 2026-12-07 (input 47.8 dB): colour, sigma given / blind, motorcycle 44.52 / 45.53, ihc 46.54 /
+# 46.37, retina 39.51 / 38.79; gray motorcycle 47.54 given, ihc 47.53 / 47.59. Training draws sigma
+# uniformly from 0-60, so about one patch in 60 teaches this end (a guess, untested; README, "Little noise").
+LIGHT_NOISE_SHORTFALLS = {
+    ("color", "motorcycle", True), ("color", "ihc", True), ("color", "retina", True),
+    ("color", "motorcycle", False), ("color", "ihc", False), ("color", "retina", False),
+    ("gray", "motorcycle", True), ("gray", "ihc", True), ("gray", "ihc", False),
+}
+LIGHT_NOISE_CASES = [
+    pytest.param(mode, name, given, marks=[pytest.mark.xfail(
+        strict=True, reason="known shortfall of the current weights at sigma 1: see LIGHT_NOISE_SHORTFALLS")]
+        if (mode, name, given) in LIGHT_NOISE_SHORTFALLS else [])
+    for mode in ("color", "gray") for name in ("motorcycle", "ihc", "retina") for given in (True, False)
+]
+
+
+@pytest.mark.parametrize("mode,name,sigma_given", LIGHT_NOISE_CASES)
+def test_a_lightly_noisy_photo_is_not_made_worse(mode: str, name: str, sigma_given: bool) -> None:
+    """Most photos users denoise in bulk are nearly clean: sigma 1 (with the level given, and
+    estimated) must not come back further from the clean photo than it went in."""
+    photos = _photos()
+    clean = photos[name]
+    if mode == "gray":
+        clean = cv2.cvtColor(clean, cv2.COLOR_RGB2GRAY)
+    noisy = add_gaussian_noise(clean, 1.0, np.random.default_rng(list(photos).index(name)))
+    restored = imgrestore.run("denoise", noisy, sigma=1.0) if sigma_given else imgrestore.run("denoise", noisy)
+    assert psnr(restored, clean) >= psnr(noisy, clean), (psnr(restored, clean), psnr(noisy, clean))
+
+
 def test_sixteen_bit_input_matches_eight_bit_quality() -> None:
     clean = _photos()["ihc"]
     noisy = add_gaussian_noise(clean, 25, np.random.default_rng(0))
