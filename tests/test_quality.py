@@ -87,7 +87,7 @@ def test_blind_close_to_known_sigma(sigma: float) -> None:
 # Where the shipped models make a lightly noisy photo (sigma 1) worse than it came in. Measured
 # 2026-12-07 (input 47.8 dB): colour, sigma given / blind, motorcycle 44.52 / 45.53, ihc 46.54 /
 # 46.37, retina 39.51 / 38.79; gray motorcycle 47.54 given, ihc 47.53 / 47.59. Training draws sigma
-# uniformly from 0-60, so about one patch in 60 teaches this end (a guess, untested; README, "Little noise").
+# uniformly from 0-60, so about one patch in 60 teaches this end (a short pilot bears it out; README, "Little noise").
 LIGHT_NOISE_SHORTFALLS = {
     ("color", "motorcycle", True), ("color", "ihc", True), ("color", "retina", True),
     ("color", "motorcycle", False), ("color", "ihc", False), ("color", "retina", False),
