@@ -36,6 +36,22 @@ def _best_nlmeans(noisy: np.ndarray, clean: np.ndarray, sigma: float) -> float:
     return max(scores)
 
 
+def _noisy_photo(name: str, mode: str, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """(clean, noisy): the named photo in colour or gray, with noise seeded by the photo's place."""
+    photos = _photos()
+    clean = photos[name]
+    if mode == "gray":
+        clean = cv2.cvtColor(clean, cv2.COLOR_RGB2GRAY)
+    return clean, add_gaussian_noise(clean, sigma, np.random.default_rng(list(photos).index(name)))
+
+
+def _marked(cases: list[tuple], shortfalls: set[tuple], reason: str) -> list:
+    """pytest params, the known shortfalls among them as strict xfails: a better model turns them
+    into failures, and the list must then shrink."""
+    return [pytest.param(*case, marks=[pytest.mark.xfail(strict=True, reason=reason)] if case in shortfalls else [])
+            for case in cases]
+
+
 # Where the shipped models (trained ~13 CPU-core-hours gray, ~10 colour) do not yet beat NL-means by 1 dB.
 # Strict: when a better model lands these turn into failures, and this list must shrink. (gray 15
 # motorcycle left it with the gray fine-tune of 8,500 steps in commit e77d769; gray 25 retina, at
@@ -46,21 +62,15 @@ KNOWN_SHORTFALLS = {
     ("color", 15, "retina"), ("color", 25, "retina"),
     ("gray", 50, "retina"),
 }
-CASES = [
-    pytest.param(mode, sigma, name, marks=[pytest.mark.xfail(
-        strict=True, reason="known shortfall of the current weights (dark, nearly flat retina crop; "
-                            "fine texture at low noise): see KNOWN_SHORTFALLS")] if (mode, sigma, name) in KNOWN_SHORTFALLS else [])
-    for mode in ("color", "gray") for sigma in (15, 25, 50) for name in ("motorcycle", "ihc", "retina")
-]
+CASES = _marked([(mode, sigma, name) for mode in ("color", "gray") for sigma in (15, 25, 50)
+                  for name in ("motorcycle", "ihc", "retina")], KNOWN_SHORTFALLS,
+                 "known shortfall of the current weights (dark, nearly flat retina crop; fine texture at low "
+                 "noise): see KNOWN_SHORTFALLS")
 
 
 @pytest.mark.parametrize("mode,sigma,name", CASES)
 def test_beats_nlmeans_by_one_db(mode: str, sigma: float, name: str) -> None:
-    photos = _photos()
-    clean = photos[name]
-    if mode == "gray":
-        clean = cv2.cvtColor(clean, cv2.COLOR_RGB2GRAY)
-    noisy = add_gaussian_noise(clean, sigma, np.random.default_rng(list(photos).index(name)))
+    clean, noisy = _noisy_photo(name, mode, sigma)
     ours = psnr(imgrestore.run("denoise", noisy, sigma=sigma), clean)
     assert ours > _best_nlmeans(noisy, clean, sigma) + 1.0
 
@@ -68,10 +78,8 @@ def test_beats_nlmeans_by_one_db(mode: str, sigma: float, name: str) -> None:
 @pytest.mark.parametrize("mode", ["color", "gray"])
 @pytest.mark.parametrize("sigma", [15, 25, 50])
 def test_clearly_better_than_the_noisy_input(mode: str, sigma: float) -> None:
-    for index, clean in enumerate(_photos().values()):
-        if mode == "gray":
-            clean = cv2.cvtColor(clean, cv2.COLOR_RGB2GRAY)
-        noisy = add_gaussian_noise(clean, sigma, np.random.default_rng(index))
+    for name in _photos():
+        clean, noisy = _noisy_photo(name, mode, sigma)
         assert psnr(imgrestore.run("denoise", noisy, sigma=sigma), clean) > psnr(noisy, clean) + 3.0
 
 
@@ -87,31 +95,26 @@ def test_blind_close_to_known_sigma(sigma: float) -> None:
 # Where the shipped models make a lightly noisy photo (sigma 1) worse than it came in. Measured
 # 2026-12-07 (input 47.8 dB): colour, sigma given / blind, motorcycle 44.52 / 45.53, ihc 46.54 /
 # 46.37, retina 39.51 / 38.79; gray motorcycle 47.54 given, ihc 47.53 / 47.59. Training draws sigma
-# uniformly from 0-60, so about one patch in 60 teaches this end (a short pilot bears it out; README, "Little noise").
+# uniformly from 0-60, so about one patch in 60 teaches this end (a short pilot bears it out;
+# README, "Little noise").
 LIGHT_NOISE_SHORTFALLS = {
     ("color", "motorcycle", True), ("color", "ihc", True), ("color", "retina", True),
     ("color", "motorcycle", False), ("color", "ihc", False), ("color", "retina", False),
     ("gray", "motorcycle", True), ("gray", "ihc", True), ("gray", "ihc", False),
 }
-LIGHT_NOISE_CASES = [
-    pytest.param(mode, name, given, marks=[pytest.mark.xfail(
-        strict=True, reason="known shortfall of the current weights at sigma 1: see LIGHT_NOISE_SHORTFALLS")]
-        if (mode, name, given) in LIGHT_NOISE_SHORTFALLS else [])
-    for mode in ("color", "gray") for name in ("motorcycle", "ihc", "retina") for given in (True, False)
-]
+LIGHT_NOISE_CASES = _marked([(mode, name, given) for mode in ("color", "gray")
+                             for name in ("motorcycle", "ihc", "retina") for given in (True, False)],
+                            LIGHT_NOISE_SHORTFALLS,
+                            "known shortfall of the current weights at sigma 1: see LIGHT_NOISE_SHORTFALLS")
 
 
 @pytest.mark.parametrize("mode,name,sigma_given", LIGHT_NOISE_CASES)
 def test_a_lightly_noisy_photo_is_not_made_worse(mode: str, name: str, sigma_given: bool) -> None:
     """Most photos users denoise in bulk are nearly clean: sigma 1 (with the level given, and
     estimated) must not come back further from the clean photo than it went in."""
-    photos = _photos()
-    clean = photos[name]
-    if mode == "gray":
-        clean = cv2.cvtColor(clean, cv2.COLOR_RGB2GRAY)
-    noisy = add_gaussian_noise(clean, 1.0, np.random.default_rng(list(photos).index(name)))
-    restored = imgrestore.run("denoise", noisy, sigma=1.0) if sigma_given else imgrestore.run("denoise", noisy)
-    assert psnr(restored, clean) >= psnr(noisy, clean), (psnr(restored, clean), psnr(noisy, clean))
+    clean, noisy = _noisy_photo(name, mode, 1.0)
+    restored = psnr(imgrestore.run("denoise", noisy, sigma=1.0 if sigma_given else None), clean)
+    assert restored >= psnr(noisy, clean), (restored, psnr(noisy, clean))
 
 
 def test_sixteen_bit_input_matches_eight_bit_quality() -> None:
