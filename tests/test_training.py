@@ -771,3 +771,30 @@ def test_workers_change_the_speed_not_the_batches(tmp_path: Path, training_folde
     assert _same_weights(tmp_path / "here", tmp_path / "workers")
     _train(tmp_path / "other-seed", training_folder, 6, "--warmup", "2", "--workers", "2", "--seed", "8")
     assert not _same_weights(tmp_path / "here", tmp_path / "other-seed")  # the comparison can fail
+
+
+def test_a_low_sigma_share_puts_that_share_of_patches_at_nearly_clean_noise(training_folder: Path) -> None:
+    """--low-sigma-share 0.25 --low-sigma-max 5: a quarter of the patches get sigma 0..5, the rest
+    keep --sigma-range, so 0.25 + 0.75 * 5/60 of them lie below 5 (1 in 12 without it). Left at 0,
+    the draws are the ones older training commands made, so their runs still replay."""
+    from imgrestore_denoise.recipe import recipe
+
+    options = {"color": False, "data": [str(training_folder)], "val": None, "val_fraction": 0.2,
+               "sigma_range": (0.0, 60.0), "patch_size": 32}
+    plain = recipe(options)
+    mixed = recipe({**options, "low_sigma_share": 0.25, "low_sigma_max": 5.0})
+
+    sigmas = mixed.training_sigmas(np.random.default_rng(0), 20000)
+    assert sigmas.shape == (20000, 1) and sigmas.dtype == np.float32
+    assert 0 <= sigmas.min() and sigmas.max() <= 60
+    assert abs((sigmas < 5).mean() - (0.25 + 0.75 * 5 / 60)) < 0.01
+    assert abs((plain.training_sigmas(np.random.default_rng(0), 20000) < 5).mean() - 5 / 60) < 0.01
+    assert np.array_equal(plain.training_sigmas(np.random.default_rng(3), 8),
+                          np.random.default_rng(3).uniform(0, 60, size=(8, 1)).astype(np.float32))
+
+    batch = mixed.training_batch(np.random.default_rng(1), 64)
+    residual = ((batch["input"] - batch["target"]) * 255).flatten(1).std(dim=1).numpy()
+    told = batch["sigma"].numpy()[:, 0] * 255
+    # the network is told the noise each patch got (clipping at 0 and 255 only takes some away)
+    assert (residual <= told * 1.05 + 0.6).all() and np.corrcoef(residual, told)[0, 1] > 0.9
+    assert (told < 5).sum() >= 10

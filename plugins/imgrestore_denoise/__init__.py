@@ -55,6 +55,11 @@ def imgrestore_register_tasks(register: Callable[[TaskSpec], None]) -> None:
                              help="Batch normalisation in the body [default: on for colour, off for gray]."),
                 click.Option(["--sigma-range"], default="0-60", show_default=True, callback=_sigma_range,
                              help="Training noise levels, drawn uniformly (0..255 scale)."),
+                click.Option(["--low-sigma-share"], type=click.FloatRange(0, 1), default=0.0, show_default=True,
+                             help="Share of patches whose noise level is drawn from 0..--low-sigma-max instead, "
+                             "so nearly clean photos are left nearly as they are."),
+                click.Option(["--low-sigma-max"], type=click.FloatRange(0, 255, min_open=True), default=5.0,
+                             show_default=True, help="Top of the low noise range (0..255 scale)."),
                 click.Option(["--patch-size"], type=Multiple(2, 16), default=96, show_default=True,
                              help="Training patch side (even)."),
             ),

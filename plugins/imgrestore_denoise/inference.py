@@ -26,8 +26,9 @@ def is_gray(color: np.ndarray) -> bool:
 
 NOISE_FREE = 0.5
 """A noise level (8-bit levels) below which there is nothing to remove: the picture comes back as
-it is. The networks never saw sigma below 5 in training; at 0 they shifted saturated colours by
-up to 26 levels on clean photos (PSNR 38 dB against the input)."""
+it is. Such a picture has nothing to gain and something to lose: the first models, which saw few
+training patches that clean, shifted saturated colours by up to 26 levels on clean photos (PSNR
+38 dB against the input)."""
 
 
 def prepare(picture: Picture, options: dict[str, Any], info: ModelInfo) -> dict[str, np.ndarray] | None:
