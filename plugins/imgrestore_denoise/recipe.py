@@ -40,8 +40,9 @@ class DenoiseRecipe:
         batch_norm = options.get("batch_norm")
         self.batch_norm = self.color if batch_norm is None else batch_norm
         self.sigma_low, self.sigma_high = options["sigma_range"]
-        self.low_sigma_share = options.get("low_sigma_share") or 0.0
-        self.low_sigma_max = options.get("low_sigma_max") or 5.0
+        # the command line always gives both; an options dict built in Python may leave them out
+        self.low_sigma_share = options.get("low_sigma_share", 0.0)
+        self.low_sigma_max = options.get("low_sigma_max", 5.0)
         self.patch_size = options["patch_size"]
         mode = "rgb" if self.color else "gray"
         keep = (lambda path: not _is_single_channel(path)) if self.color else None
