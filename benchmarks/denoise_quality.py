@@ -6,7 +6,8 @@ clipped to 8 bits. PSNR/SSIM are computed on the whole image against the clean 8
 with the restored image rounded to 8 bits as it would be saved.
 
 Methods: ours (sigma given), ours-blind (sigma estimated from the image), ours-x8 (sigma given,
-geometric self-ensemble, `--ensemble` in the CLI; only when asked for), OpenCV NL-means with h
+geometric self-ensemble, `--ensemble` in the CLI) and ours-x8-blind (the same, sigma estimated;
+both only when asked for), OpenCV NL-means with h
 tuned per sigma on training images (never test images), BM3D / CBM3D (PyPI `bm3d`), and the DnCNN-S
 sigma=25 anchor (gray, sigma 25 only; loaded into our own DnCNN definition, comparison only).
 
@@ -38,7 +39,7 @@ from imgrestore_denoise.inference import prepare  # noqa: E402
 
 GRAY_SETS = ("Set12", "BSD68")
 COLOR_SETS = ("CBSD68", "Kodak24", "McMaster")
-ALL_METHODS = ("ours", "ours-blind", "nlmeans", "bm3d", "dncnn-anchor")  # "ours-x8" (self-ensemble) on request
+ALL_METHODS = ("ours", "ours-blind", "nlmeans", "bm3d", "dncnn-anchor")  # "ours-x8"(-blind), self-ensemble, on request
 NLM_FACTORS = (0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2)
 
 
@@ -150,6 +151,7 @@ def main() -> None:
                 "ours": lambda n: run_ours(n, sigma),
                 "ours-blind": lambda n: run_ours(n, None),
                 "ours-x8": lambda n: run_ours(n, sigma, ensemble=True),
+                "ours-x8-blind": lambda n: run_ours(n, None, ensemble=True),
             }
             if "nlmeans" in methods:
                 h = tune_nlmeans(root, sigma, color)
