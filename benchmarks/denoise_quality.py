@@ -7,9 +7,9 @@ with the restored image rounded to 8 bits as it would be saved.
 
 Methods: ours (sigma given), ours-blind (sigma estimated from the image), ours-x8 (sigma given,
 geometric self-ensemble, `--ensemble` in the CLI) and ours-x8-blind (the same, sigma estimated;
-both only when asked for), OpenCV NL-means with h
-tuned per sigma on training images (never test images), BM3D / CBM3D (PyPI `bm3d`), and the DnCNN-S
-sigma=25 anchor (gray, sigma 25 only; loaded into our own DnCNN definition, comparison only).
+both only when asked for), OpenCV NL-means with h tuned per sigma on training images (never test
+images), BM3D / CBM3D (PyPI `bm3d`), and the DnCNN-S sigma=25 anchor (gray, sigma 25 only; loaded
+into our own DnCNN definition, comparison only).
 
     python benchmarks/denoise_quality.py                       # everything (slow: BM3D)
     python benchmarks/denoise_quality.py --sets BSD68 --sigmas 25 --methods ours,bm3d

@@ -17,6 +17,16 @@ DENOISE_SETS = {"denoise-gray": ("Set12", "BSD68"), "denoise-color": ("CBSD68", 
 DENOISE_METHODS = ("ours", "ours-blind", "ours-x8", "ours-x8-blind", "bm3d", "nlmeans", "dncnn-anchor")
 
 
+def ensemble_rows(rows: dict[str, Any], plain: dict[str, Any], where: str) -> dict[str, Any]:
+    """The `-x8` rows of one set and sigma, refused when their noisy input differs from the plain
+    run's (another seed or protocol would make the two rows incomparable)."""
+    if not rows:
+        return {}
+    if abs(rows["noisy"]["psnr"] - plain["noisy"]["psnr"]) > 1e-9:
+        raise SystemExit(f"denoise_quality_x8.json {where}: noisy input differs from denoise_quality.json's")
+    return {method: row for method, row in rows.items() if method.startswith("ours-x8")}
+
+
 def denoise(models: dict[str, Any]) -> None:
     """The rows of denoise_quality.json, with the self-ensemble rows (`--ensemble`, 8 times the
     time, measured on fewer sets) of denoise_quality_x8.json added where it has them."""
@@ -27,7 +37,7 @@ def denoise(models: dict[str, Any]) -> None:
         summary = {}
         for set_name in sets:
             for sigma, row in quality.get(set_name, {}).items():
-                row = {**row, **ensemble.get(set_name, {}).get(sigma, {})}
+                row = {**row, **ensemble_rows(ensemble.get(set_name, {}).get(sigma, {}), row, f"{set_name} {sigma}")}
                 summary[f"{set_name} {sigma}"] = {
                     method: round(row[method]["psnr"], 2) for method in DENOISE_METHODS if method in row
                 }
