@@ -27,6 +27,7 @@ import numpy as np
 from imgrestore.atomic_files import write_atomic
 from imgrestore.jpeg import DamagedJPEG, decode_jpeg
 from imgrestore.metadata import FileHeader, ImageMetadata, embed_metadata, open_unlimited, png_chunk, read_header
+from imgrestore.tiff_tags import EXTRA_SAMPLES, UNASSOCIATED_ALPHA, with_tags
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"})
 _LOSSY_8BIT = frozenset({".jpg", ".jpeg", ".webp", ".bmp"})
@@ -157,37 +158,40 @@ def decode_image(data: bytes) -> Picture:
     _check_complete(data)
     header = read_header(data)
     _check_single_frame(header)
-    picture = replace(_decode_pixels(data, header), metadata=header.metadata)
+    picture, upright = _decode_pixels(data, header)
+    picture = replace(picture, metadata=header.metadata)
     orientation = header.orientation
-    if orientation in (None, 1) or (header.format == "TIFF" and _opencv_orients_tiff()):
+    if orientation in (None, 1) or upright:
         return picture
     return replace(picture, color=apply_orientation(picture.color, orientation),
                    alpha=None if picture.alpha is None else apply_orientation(picture.alpha, orientation))
 
 
-def _decode_pixels(data: bytes, header: FileHeader) -> Picture:
-    """The stored pixels, as stored (not yet turned upright): 8-bit gray or colour JPEGs by
-    `imgrestore.jpeg`, everything else by OpenCV, with what OpenCV gets wrong mended."""
+def _decode_pixels(data: bytes, header: FileHeader) -> tuple[Picture, bool]:
+    """The stored pixels, and whether the decoder already turned them upright (see _orients_tiff): 8-bit gray or colour JPEGs by `imgrestore.jpeg`, TIFFs with
+    alpha that OpenCV gets wrong by Pillow, everything else by OpenCV, with what it gets wrong
+    mended."""
     if data[:3] == b"\xff\xd8\xff":
         try:
             color = decode_jpeg(data)
         except DamagedJPEG as error:
             raise ImageReadError(f"corrupt JPEG data ({error})") from None
         if color is not None:
-            return Picture(color=color)
+            return Picture(color=color), False
     if header.tiff_samples == 2:
-        decoded = _gray_alpha_tiff(data, header)
-    else:
-        try:
-            decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
-        except cv2.error as error:  # OpenCV's size guard (a decompression bomb, or a vast panorama)
-            if "CV_IO_MAX_IMAGE_PIXELS" in str(error):
-                raise ImageReadError("over OpenCV's limit of 2^30 pixels (1.07 gigapixels); if the image is "
-                                     "real, raise it with the environment variable OPENCV_IO_MAX_IMAGE_PIXELS") from None
-            raise ImageReadError(f"not a decodable image ({str(error).strip().splitlines()[-1]})") from None
+        return _split_channels(_gray_alpha_tiff(data, header), gray_alpha=True), _orients_tiff("pillow")
+    try:
+        decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error as error:  # OpenCV's size guard (a decompression bomb, or a vast panorama)
+        if "CV_IO_MAX_IMAGE_PIXELS" in str(error):
+            raise ImageReadError("over OpenCV's limit of 2^30 pixels (1.07 gigapixels); if the image is "
+                                 "real, raise it with the environment variable OPENCV_IO_MAX_IMAGE_PIXELS") from None
+        raise ImageReadError(f"not a decodable image ({str(error).strip().splitlines()[-1]})") from None
     if decoded is None or decoded.size == 0:
         raise ImageReadError("not a decodable image (corrupt or unsupported format)")
-    if header.format == "TIFF" and header.compression not in ("", "raw") and header.tiff_samples != 2:
+    if header.format == "TIFF" and header.mode in ("RGBA", "RGBa") and decoded.dtype == np.uint8:
+        return _straight_alpha_tiff(data), _orients_tiff("pillow")
+    if header.format == "TIFF" and header.compression not in ("", "raw"):
         _tiff_with_pillow(data)  # only to check: OpenCV's pixels keep their depth
     if decoded.dtype not in (np.uint8, np.uint16):
         raise ImageReadError(f"unsupported sample type {decoded.dtype} (8- and 16-bit are supported)")
@@ -197,8 +201,8 @@ def _decode_pixels(data: bytes, header: FileHeader) -> Picture:
     if key is not None:  # OpenCV ignores a gray PNG's colour key: made into the alpha it means
         opaque = np.iinfo(decoded.dtype).max
         decoded = np.dstack([decoded, np.where(decoded == key, 0, opaque).astype(decoded.dtype)])
-    gray_alpha = _is_png_gray_alpha(data) or header.tiff_samples == 2 or key is not None
-    return _split_channels(decoded, gray_alpha=gray_alpha)
+    gray_alpha = _is_png_gray_alpha(data) or key is not None
+    return _split_channels(decoded, gray_alpha=gray_alpha), header.format == "TIFF" and _orients_tiff("opencv")
 
 
 def _check_complete(data: bytes) -> None:
@@ -279,18 +283,23 @@ def _png_reaches_end(data: bytes) -> bool:
 
 
 @functools.cache
-def _opencv_orients_tiff() -> bool:
-    """Whether OpenCV's TIFF decoder already turns pixels upright by the file's Orientation tag
-    (in TIFF that tag belongs to the format, and OpenCV 5 applies it even with IMREAD_UNCHANGED;
-    for EXIF in JPEG, PNG and WebP it does not). Applying it again would turn the image twice, so
-    this is probed once, on a 2×1 image mirrored by its tag, rather than assumed per version."""
+def _orients_tiff(decoder: str) -> bool:
+    """Whether a TIFF decoder ("opencv" or "pillow") already turns pixels upright by the file's
+    Orientation tag (in TIFF that tag belongs to the format: OpenCV 5 applies it even with
+    IMREAD_UNCHANGED, and Pillow 13 on load; for EXIF in JPEG, PNG and WebP OpenCV does not).
+    Applying it again would turn the image twice, so this is probed once per decoder, on a 2×1
+    image mirrored by its tag, rather than assumed per version."""
     from PIL import Image
 
     probe = io.BytesIO()
     exif = Image.Exif()
     exif[0x0112] = 2  # mirrored left to right
     Image.fromarray(np.array([[0, 255]], np.uint8)).save(probe, format="TIFF", exif=exif.tobytes())
-    decoded = cv2.imdecode(np.frombuffer(probe.getvalue(), np.uint8), cv2.IMREAD_UNCHANGED)
+    if decoder == "pillow":
+        with open_unlimited(probe.getvalue()) as image:
+            decoded = np.asarray(image.convert("L"))
+    else:
+        decoded = cv2.imdecode(np.frombuffer(probe.getvalue(), np.uint8), cv2.IMREAD_UNCHANGED)
     return decoded is not None and int(decoded.reshape(-1)[0]) == 255
 
 
@@ -313,6 +322,20 @@ def _gray_alpha_tiff(data: bytes, header: FileHeader) -> np.ndarray:
         raise ImageReadError("gray + alpha TIFF with 16-bit samples: no decoder here keeps both its alpha and "
                              "its depth; save it as PNG, which does")
     return _tiff_with_pillow(data)
+
+
+def _straight_alpha_tiff(data: bytes) -> Picture:
+    """An 8-bit RGB + alpha TIFF as Pillow decodes it. OpenCV reads these through libtiff's RGBA
+    interface, which multiplies the colour by the alpha when the file says its alpha is
+    unassociated (ExtraSamples 2, what Photoshop, GIMP and Pillow write): half-transparent
+    pixels came back darkened, and were written out so. Pillow keeps the stored colour, and turns
+    premultiplied (associated) alpha into the straight alpha the pipeline carries."""
+    with open_unlimited(data) as image:
+        try:
+            rgba = np.asarray(image.convert("RGBA"))
+        except OSError as error:
+            raise ImageReadError(f"corrupt TIFF data (libtiff: {error})") from None
+    return Picture(color=np.ascontiguousarray(rgba[:, :, :3]), alpha=np.ascontiguousarray(rgba[:, :, 3]))
 
 
 def _tiff_with_pillow(data: bytes) -> np.ndarray:
@@ -421,6 +444,8 @@ def _encode_with_opencv(color: np.ndarray, alpha: np.ndarray | None, suffix: str
     ok, encoded = cv2.imencode(suffix, pixels, params)
     if not ok:
         raise ValueError(f"OpenCV could not encode a {suffix} image")
+    if alpha is not None and suffix in (".tif", ".tiff"):  # OpenCV leaves out what its 4th sample is
+        return with_tags(encoded.tobytes(), {EXTRA_SAMPLES: (UNASSOCIATED_ALPHA,)})
     return encoded.tobytes()
 
 

@@ -12,7 +12,10 @@ must not turn them again) and PixelXDimension/PixelYDimension become the output'
 in place, rather than re-serialising with Pillow, keeps maker notes and tags Pillow does not know.
 
 Written into JPEG (APP1/APP2 segments), PNG (iCCP/eXIf chunks) and WebP (ICCP/EXIF chunks of the
-extended format). TIFF and BMP outputs get pixels only; a malformed block is dropped, never fatal.
+extended format). TIFF outputs get the profile (tag 34675, InterColorProfile) but not EXIF: in a
+TIFF the EXIF tags join the file's own IFDs, so every offset in them, maker notes' private ones
+included, would have to be rewritten. BMP outputs get pixels only. A malformed block is dropped,
+never fatal.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from imgrestore.tiff_tags import ICC_PROFILE, with_tags
 
 EXIF_ORIENTATION_TAG = 0x0112
 _EXIF_IFD_POINTER_TAG = 0x8769
@@ -142,8 +147,8 @@ def _tiff_samples_per_pixel(data: bytes) -> int:
 
 def embed_metadata(encoded: bytes, suffix: str, metadata: ImageMetadata | None, size: tuple[int, int],
                    channels: int, alpha: bool) -> bytes:
-    """`encoded` (a JPEG, PNG or WebP file of `size` = (height, width)) with `metadata` written in;
-    other formats, or no metadata, come back unchanged."""
+    """`encoded` (a JPEG, PNG, WebP or TIFF file of `size` = (height, width)) with `metadata`
+    written in (a TIFF takes the profile only); a BMP, or no metadata, comes back unchanged."""
     if not metadata:
         return encoded
     icc = metadata.icc_profile if _profile_fits(metadata.icc_profile, channels) else None
@@ -160,6 +165,8 @@ def embed_metadata(encoded: bytes, suffix: str, metadata: ImageMetadata | None, 
         return _into_png(encoded, icc, exif)
     if suffix == ".webp":
         return _into_webp(encoded, icc, exif, size, alpha)
+    if suffix in (".tif", ".tiff") and icc:
+        return with_tags(encoded, {ICC_PROFILE: icc})
     return encoded
 
 

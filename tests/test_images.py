@@ -98,6 +98,39 @@ def test_gray_alpha_tiff_keeps_its_alpha_or_is_refused_by_name(tmp_path: Path) -
         read_image(tmp_path / "la16.tif")
 
 
+@pytest.mark.parametrize("mode", ["RGBA", "LA"])
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_a_tiff_with_alpha_from_other_software_keeps_its_colour_and_turns_upright(tmp_path: Path, mode: str,
+                                                                                   orientation: int) -> None:
+    """Photoshop, GIMP and Pillow mark a TIFF's alpha as unassociated (ExtraSamples 2), and OpenCV
+    read such an 8-bit file with its colour multiplied by the alpha: half-transparent pixels came
+    back darkened by up to 222 levels. And the TIFFs that Pillow decodes were not turned upright by
+    their orientation tag."""
+    rgba = _random((24, 40, 4), np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    stored = rgba if mode == "RGBA" else rgba[:, :, [0, 3]]
+    Image.fromarray(stored, mode).save(tmp_path / "cut-out.tif", exif=exif.tobytes(), compression="tiff_lzw")
+    with Image.open(tmp_path / "cut-out.tif") as image:
+        assert image.tag_v2[338] == (2,)
+        expected = np.asarray(ImageOps.exif_transpose(image))
+    picture = read_image(tmp_path / "cut-out.tif")
+    np.testing.assert_array_equal(picture.color, expected[:, :, :-1])
+    np.testing.assert_array_equal(picture.alpha, expected[:, :, -1])
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_a_written_tiff_says_its_fourth_sample_is_alpha(tmp_path: Path, dtype: type) -> None:
+    """OpenCV writes RGBA TIFFs without the ExtraSamples tag, so libtiff-based readers took the
+    fourth sample for an unspecified extra channel rather than transparency."""
+    picture = Picture(color=_random((20, 30, 3), dtype), alpha=_random((20, 30), dtype))
+    write_image(tmp_path / "cut-out.tif", picture)
+    with Image.open(tmp_path / "cut-out.tif") as image:
+        assert image.tag_v2[338] == (2,)  # unassociated alpha: the colour is stored as it is
+        if dtype == np.uint8:  # Pillow has no 16-bit RGBA mode to compare with
+            np.testing.assert_array_equal(np.asarray(image), np.dstack([picture.color, picture.alpha]))
+
+
 def test_palette_png_with_a_transparent_index_keeps_its_transparency(tmp_path: Path, astronaut: np.ndarray) -> None:
     palette = Image.fromarray(astronaut).convert("P", palette=Image.Palette.ADAPTIVE)
     palette.save(tmp_path / "icon.png", transparency=0)

@@ -55,6 +55,38 @@ def test_denoise_keeps_profile_and_exif(tmp_path: Path, astronaut: np.ndarray, s
     assert (exif.get_ifd(EXIF_IFD)[PIXEL_X], exif.get_ifd(EXIF_IFD)[PIXEL_Y]) == size
 
 
+def test_tiff_output_keeps_the_profile_but_not_exif(tmp_path: Path, astronaut: np.ndarray, srgb_profile: bytes) -> None:
+    """Raw converters hand photographers 16-bit TIFFs in wide-gamut profiles (ProPhoto, Adobe RGB):
+    without the profile every viewer reads the pixels as sRGB. EXIF is not carried into a TIFF
+    (imgrestore.metadata says why)."""
+    (tmp_path / "in").mkdir()
+    Image.fromarray(astronaut[:64, :96]).save(tmp_path / "in" / "shot.tif", exif=_camera_exif(1, 96, 64),
+                                              icc_profile=srgb_profile)
+    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "in"), str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    icc, exif, size = _metadata_of(tmp_path / "out" / "shot.tif")
+    assert icc == srgb_profile and size == (96, 64)
+    assert MAKE not in exif
+
+
+@pytest.mark.parametrize("channels,with_alpha", [(3, False), (3, True), (1, False)])
+def test_sixteen_bit_tiff_keeps_its_profile_and_pixels(tmp_path: Path, srgb_profile: bytes, channels: int,
+                                                       with_alpha: bool) -> None:
+    """OpenCV writes the 16-bit TIFF (Pillow cannot); the profile is added to what it wrote."""
+    profile = srgb_profile if channels == 3 else srgb_profile[:16] + b"GRAY" + srgb_profile[20:]
+    rng = np.random.default_rng(0)
+    picture = Picture(color=rng.integers(0, 65536, (33, 47, channels)).astype(np.uint16),
+                      alpha=rng.integers(0, 65536, (33, 47)).astype(np.uint16) if with_alpha else None,
+                      metadata=ImageMetadata(icc_profile=profile))
+    write_image(tmp_path / "wide.tif", picture)
+    back = read_image(tmp_path / "wide.tif")
+    np.testing.assert_array_equal(back.color, picture.color)
+    if with_alpha:
+        np.testing.assert_array_equal(back.alpha, picture.alpha)
+    assert back.metadata is not None and back.metadata.icc_profile == profile
+    assert _metadata_of(tmp_path / "wide.tif")[0] == profile  # and Pillow finds it too
+
+
 def test_strip_metadata_writes_none(tmp_path: Path, astronaut: np.ndarray, srgb_profile: bytes) -> None:
     (tmp_path / "in").mkdir()
     Image.fromarray(astronaut[:64, :64]).save(tmp_path / "in" / "shot.jpg", exif=_camera_exif(1, 64, 64),
