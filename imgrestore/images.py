@@ -27,7 +27,7 @@ import numpy as np
 from imgrestore.atomic_files import write_atomic
 from imgrestore.jpeg import DamagedJPEG, decode_jpeg
 from imgrestore.metadata import FileHeader, ImageMetadata, embed_metadata, open_unlimited, png_chunk, read_header
-from imgrestore.tiff_tags import EXTRA_SAMPLES, UNASSOCIATED_ALPHA, with_tags
+from imgrestore.tiff_tags import EXTRA_SAMPLES, UNASSOCIATED_ALPHA, shorts, with_tags
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"})
 _LOSSY_8BIT = frozenset({".jpg", ".jpeg", ".webp", ".bmp"})
@@ -445,7 +445,7 @@ def _encode_with_opencv(color: np.ndarray, alpha: np.ndarray | None, suffix: str
     if not ok:
         raise ValueError(f"OpenCV could not encode a {suffix} image")
     if alpha is not None and suffix in (".tif", ".tiff"):  # OpenCV leaves out what its 4th sample is
-        return with_tags(encoded.tobytes(), {EXTRA_SAMPLES: (UNASSOCIATED_ALPHA,)})
+        return with_tags(encoded.tobytes(), {EXTRA_SAMPLES: shorts(UNASSOCIATED_ALPHA)})
     return encoded.tobytes()
 
 

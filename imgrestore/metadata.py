@@ -12,10 +12,11 @@ must not turn them again) and PixelXDimension/PixelYDimension become the output'
 in place, rather than re-serialising with Pillow, keeps maker notes and tags Pillow does not know.
 
 Written into JPEG (APP1/APP2 segments), PNG (iCCP/eXIf chunks) and WebP (ICCP/EXIF chunks of the
-extended format). TIFF outputs get the profile (tag 34675, InterColorProfile) but not EXIF: in a
-TIFF the EXIF tags join the file's own IFDs, so every offset in them, maker notes' private ones
-included, would have to be rewritten. BMP outputs get pixels only. A malformed block is dropped,
-never fatal.
+extended format) and TIFF (tag 34675 for the profile; EXIF's descriptive tags, Make, Model, date,
+artist, copyright, join the file's first IFD with its Exif and GPS sub-IFDs, rewritten to the
+file's byte order, less the maker note, whose private offsets point into the file it came from).
+A TIFF input's EXIF is those same tags of its own first IFD. BMP outputs get pixels only. A
+malformed block is dropped, never fatal.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from imgrestore.tiff_tags import ICC_PROFILE, with_tags
+from imgrestore.tiff_tags import ICC_PROFILE, Directory, exif_block, exif_directory, undefined, with_tags
 
 EXIF_ORIENTATION_TAG = 0x0112
 _EXIF_IFD_POINTER_TAG = 0x8769
@@ -123,6 +124,8 @@ def read_header(data: bytes) -> FileHeader:
         return FileHeader(tiff_samples=samples)
     if isinstance(exif, bytes):
         exif = _patched_exif(exif.removeprefix(_EXIF_PREFIX), {EXIF_ORIENTATION_TAG: 1})
+    elif kind == "TIFF":  # a TIFF's EXIF tags are its own IFD's (Pillow gives no block for them)
+        exif = exif_block(exif_directory(data))
     else:
         exif = None
     metadata = ImageMetadata(icc_profile=icc, exif=exif)
@@ -148,7 +151,7 @@ def _tiff_samples_per_pixel(data: bytes) -> int:
 def embed_metadata(encoded: bytes, suffix: str, metadata: ImageMetadata | None, size: tuple[int, int],
                    channels: int, alpha: bool) -> bytes:
     """`encoded` (a JPEG, PNG, WebP or TIFF file of `size` = (height, width)) with `metadata`
-    written in (a TIFF takes the profile only); a BMP, or no metadata, comes back unchanged."""
+    written in; a BMP, or no metadata, comes back unchanged."""
     if not metadata:
         return encoded
     icc = metadata.icc_profile if _profile_fits(metadata.icc_profile, channels) else None
@@ -165,8 +168,11 @@ def embed_metadata(encoded: bytes, suffix: str, metadata: ImageMetadata | None, 
         return _into_png(encoded, icc, exif)
     if suffix == ".webp":
         return _into_webp(encoded, icc, exif, size, alpha)
-    if suffix in (".tif", ".tiff") and icc:
-        return with_tags(encoded, {ICC_PROFILE: icc})
+    if suffix in (".tif", ".tiff"):
+        tags: Directory = exif_directory(exif) if exif else {}
+        if icc:
+            tags[ICC_PROFILE] = undefined(icc)
+        return with_tags(encoded, tags)
     return encoded
 
 

@@ -1,58 +1,179 @@
 """Add tags to the first IFD of a TIFF that another encoder (OpenCV, Pillow) wrote.
 
-Why here and not in the encoders: OpenCV's TIFF writer takes no colour profile and writes an
-alpha channel without the ExtraSamples tag that says it is alpha (libtiff then warns and calls it
-an unspecified extra channel). The fix-up appends to the file instead of re-encoding it: the new
-values, then a copy of the first IFD with the new entries in tag order, and the header is pointed
-at the copy. Every existing offset (strips, other values) stays valid whatever wrote the file;
-the old IFD stays behind as unused bytes (12 per entry).
+Why here and not in the encoders: OpenCV's TIFF writer takes no colour profile and no EXIF, and
+writes an alpha channel without the ExtraSamples tag that says it is alpha (libtiff then warns
+and calls it an unspecified extra channel). The fix-up appends to the file instead of re-encoding
+it: the new values and directories, then a copy of the first IFD with the new entries in tag
+order, and the header is pointed at the copy. Every existing offset (strips, other values) stays
+valid whatever wrote the file; the old IFD stays behind as unused bytes (12 per entry).
 """
 
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
+from typing import Union
 
 ICC_PROFILE = 34675
 """InterColorProfile: the embedded ICC profile (type UNDEFINED)."""
 EXTRA_SAMPLES = 338
 """What each sample beyond the colour ones holds (SHORT; 2 = unassociated alpha)."""
 UNASSOCIATED_ALPHA = 2
-SHORT, UNDEFINED = 3, 7
+EXIF_IFD, GPS_IFD = 34665, 34853
+SHORT, LONG, UNDEFINED, IFD = 3, 4, 7, 13
+_UNIT_FORMATS = {1: "B", 2: "B", 3: "H", 4: "I", 5: "II", 6: "b", 7: "B", 8: "h", 9: "i", 10: "ii", 11: "f",
+                 12: "d", 13: "I"}
 _OFFSET_LIMIT = 2**32
 _ORDERS = {b"II*\x00": "<", b"MM\x00*": ">"}
 
+_IFD0_DESCRIPTION_TAGS = frozenset({0x010E, 0x010F, 0x0110, 0x0131, 0x0132, 0x013B, 0x8298})
+"""ImageDescription, Make, Model, Software, DateTime, Artist, Copyright: what EXIF's first IFD
+says of the shot and its author. Its other tags describe the JPEG it came with (orientation,
+resolution, YCbCr layout, the thumbnail), and the output TIFF has its own."""
+_DROPPED_EXIF_TAGS = frozenset({0x927C, 0xA005})
+"""MakerNote (a maker's private block whose offsets point into the file it came from, so it
+would be garbage anywhere else) and the Interoperability IFD pointer (JPEG-only details)."""
 
-def with_tags(tiff: bytes, tags: dict[int, bytes | tuple[int, ...]]) -> bytes:
-    """`tiff` with each tag of `tags` set in its first IFD, replacing an entry of the same tag:
-    bytes are written as UNDEFINED, a tuple of ints as SHORTs. A file this cannot extend
-    (BigTIFF, damaged, over 4 GB) comes back unchanged."""
+
+@dataclass(frozen=True)
+class Field:
+    """A tag's value as it was stored: its TIFF type, count and bytes in `order` ("<" or ">")."""
+
+    kind: int
+    count: int
+    data: bytes
+    order: str
+
+    def encoded(self, order: str) -> bytes:
+        """The value's bytes in `order`: multi-byte units are swapped where the orders differ."""
+        unit = _UNIT_FORMATS[self.kind]
+        if order == self.order or struct.calcsize(unit) == 1:
+            return self.data
+        return struct.pack(order + unit * self.count, *struct.unpack(self.order + unit * self.count, self.data))
+
+
+Directory = dict[int, Union[Field, "Directory"]]
+"""An IFD: tag → value, or → a sub-IFD (Exif, GPS) that the tag points to."""
+
+
+def undefined(data: bytes) -> Field:
+    return Field(UNDEFINED, len(data), data, "<")
+
+
+def shorts(*values: int) -> Field:
+    return Field(SHORT, len(values), struct.pack(f"<{len(values)}H", *values), "<")
+
+
+def with_tags(tiff: bytes, tags: Directory) -> bytes:
+    """`tiff` with each of `tags` set in its first IFD, replacing an entry of the same tag. A file
+    this cannot extend (BigTIFF, damaged, over 4 GB) comes back unchanged."""
     order = _ORDERS.get(tiff[:4])
     if order is None or not tags:
         return tiff
     try:
         (ifd0,) = struct.unpack_from(order + "I", tiff, 4)
         (count,) = struct.unpack_from(order + "H", tiff, ifd0)
-        entries = [tiff[ifd0 + 2 + 12 * index:ifd0 + 14 + 12 * index] for index in range(count)]
+        kept = [tiff[ifd0 + 2 + 12 * index:ifd0 + 14 + 12 * index] for index in range(count)]
         (next_ifd,) = struct.unpack_from(order + "I", tiff, ifd0 + 2 + 12 * count)
     except struct.error:
         return tiff
-    values = {tag: (UNDEFINED, value, len(value)) if isinstance(value, bytes)
-              else (SHORT, struct.pack(order + f"{len(value)}H", *value), len(value)) for tag, value in tags.items()}
-    if len(tiff) + sum(len(value) + 1 for _, value, _ in values.values()) + 12 * (count + len(tags)) + 8 >= _OFFSET_LIMIT:
+    if len(tiff) + _size(tags) + 12 * count >= _OFFSET_LIMIT:
         return tiff
-
-    def tag_of(entry: bytes) -> int:
-        return int(struct.unpack_from(order + "H", entry)[0])
-
-    extended = bytearray(tiff) + b"\x00" * (len(tiff) & 1)  # values and IFDs start on a word boundary
-    entries = [entry for entry in entries if tag_of(entry) not in tags]
-    for tag, (kind, value, units) in values.items():
-        if len(value) <= 4:  # fits in the entry itself, left-justified
-            entries.append(struct.pack(order + "HHI", tag, kind, units) + value.ljust(4, b"\x00"))
-        else:
-            entries.append(struct.pack(order + "HHII", tag, kind, units, len(extended)))
-            extended += value + b"\x00" * (len(value) & 1)
-    entries.sort(key=tag_of)
+    extended = bytearray(tiff)
+    entries = {struct.unpack_from(order + "H", entry)[0]: entry for entry in kept}
+    entries.update(_entries(extended, order, tags))
+    _align(extended)
     struct.pack_into(order + "I", extended, 4, len(extended))
-    extended += struct.pack(order + "H", len(entries)) + b"".join(entries) + struct.pack(order + "I", next_ifd)
+    extended += _directory(order, entries, next_ifd)
     return bytes(extended)
+
+
+def _entries(out: bytearray, order: str, tags: Directory) -> dict[int, bytes]:
+    """12-byte IFD entries for `tags`, appending to `out` each value over 4 bytes and each
+    sub-IFD (values and IFDs start on a word boundary, as TIFF asks)."""
+    entries = {}
+    for tag, value in tags.items():
+        if isinstance(value, dict):
+            sub_entries = _entries(out, order, value)
+            _align(out)
+            entries[tag] = struct.pack(order + "HHII", tag, LONG, 1, len(out))
+            out += _directory(order, sub_entries, 0)
+            continue
+        data = value.encoded(order)
+        if len(data) <= 4:  # held in the entry itself, left-justified
+            entries[tag] = struct.pack(order + "HHI", tag, value.kind, value.count) + data.ljust(4, b"\x00")
+        else:
+            _align(out)
+            entries[tag] = struct.pack(order + "HHII", tag, value.kind, value.count, len(out))
+            out += data
+    return entries
+
+
+def _directory(order: str, entries: dict[int, bytes], next_ifd: int) -> bytes:
+    return (struct.pack(order + "H", len(entries)) + b"".join(entries[tag] for tag in sorted(entries))
+            + struct.pack(order + "I", next_ifd))
+
+
+def _align(out: bytearray) -> None:
+    if len(out) & 1:
+        out += b"\x00"
+
+
+def _size(tags: Directory) -> int:
+    """Bytes that appending `tags` takes at most."""
+    return sum(_size(value) + 18 if isinstance(value, dict) else len(value.data) + 13 for value in tags.values()) + 8
+
+
+def exif_directory(exif: bytes) -> Directory:
+    """What of an EXIF block (a TIFF structure, as JPEG's APP1 holds it) belongs in a TIFF file's
+    first IFD: the descriptive tags of its IFD0 (_IFD0_DESCRIPTION_TAGS) and its Exif and GPS
+    sub-IFDs, less what only made sense in the file it came from (_DROPPED_EXIF_TAGS). Empty
+    when the block is malformed."""
+    order = _ORDERS.get(exif[:4])
+    if order is None:
+        return {}
+    try:
+        (ifd0,) = struct.unpack_from(order + "I", exif, 4)
+        first = _read_directory(exif, order, ifd0)
+        kept: Directory = {tag: value for tag, value in first.items() if tag in _IFD0_DESCRIPTION_TAGS}
+        for pointer in (EXIF_IFD, GPS_IFD):
+            value = first.get(pointer)
+            if isinstance(value, Field) and value.kind in (LONG, IFD) and value.count == 1:
+                (offset,) = struct.unpack(order + "I", value.data)
+                sub = {tag: item for tag, item in _read_directory(exif, order, offset).items()
+                       if tag not in _DROPPED_EXIF_TAGS}
+                if sub:
+                    kept[pointer] = sub
+        return kept
+    except (struct.error, KeyError, ValueError):
+        return {}
+
+
+def _read_directory(tiff: bytes, order: str, offset: int) -> dict[int, Field]:
+    (count,) = struct.unpack_from(order + "H", tiff, offset)
+    fields = {}
+    for index in range(count):
+        entry = offset + 2 + 12 * index
+        tag, kind, number = struct.unpack_from(order + "HHI", tiff, entry)
+        if kind not in _UNIT_FORMATS:
+            continue  # a type this reader does not know: its size is unknown too
+        size = struct.calcsize(_UNIT_FORMATS[kind]) * number
+        start = entry + 8 if size <= 4 else struct.unpack_from(order + "I", tiff, entry + 8)[0]
+        if start + size > len(tiff):
+            raise ValueError("a value runs past the end of the EXIF block")
+        fields[tag] = Field(kind, number, tiff[start:start + size], order)
+    return fields
+
+
+def exif_block(directory: Directory) -> bytes | None:
+    """A standalone EXIF block (a little-endian TIFF structure, as JPEG's APP1 holds it) with
+    `directory` as its first IFD, or None when it is empty: how a TIFF input's own EXIF tags
+    (exif_directory of the file) travel to an output of any format."""
+    if not directory:
+        return None
+    block = bytearray(b"II*\x00\x00\x00\x00\x00")
+    entries = _entries(block, "<", directory)
+    _align(block)
+    struct.pack_into("<I", block, 4, len(block))
+    block += _directory("<", entries, 0)
+    return bytes(block)

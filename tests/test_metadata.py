@@ -1,4 +1,4 @@
-"""Colour profiles and EXIF travel from input to output: the profile unchanged (where it fits the
+"""Colour profiles and EXIF travel from input to output, TIFF included: the profile unchanged (where it fits the
 output's colour space), EXIF with orientation upright and the pixel size updated, nothing with
 --strip-metadata, and a malformed block never costs the image."""
 
@@ -16,6 +16,7 @@ from imgrestore.images import Picture, read_image, write_image
 from imgrestore.metadata import ImageMetadata
 
 ORIENTATION, MAKE, EXIF_IFD, PIXEL_X, PIXEL_Y = 0x0112, 0x010F, 0x8769, 0xA002, 0xA003
+GPS_IFD, DATE_TAKEN, EXPOSURE, MAKER_NOTE = 0x8825, 0x9003, 0x829A, 0x927C
 
 
 @pytest.fixture(scope="module")
@@ -55,18 +56,47 @@ def test_denoise_keeps_profile_and_exif(tmp_path: Path, astronaut: np.ndarray, s
     assert (exif.get_ifd(EXIF_IFD)[PIXEL_X], exif.get_ifd(EXIF_IFD)[PIXEL_Y]) == size
 
 
-def test_tiff_output_keeps_the_profile_but_not_exif(tmp_path: Path, astronaut: np.ndarray, srgb_profile: bytes) -> None:
+def test_tiff_input_and_output_keep_profile_and_camera_tags(tmp_path: Path, astronaut: np.ndarray,
+                                                             srgb_profile: bytes) -> None:
     """Raw converters hand photographers 16-bit TIFFs in wide-gamut profiles (ProPhoto, Adobe RGB):
-    without the profile every viewer reads the pixels as sRGB. EXIF is not carried into a TIFF
-    (imgrestore.metadata says why)."""
+    without the profile every viewer reads the pixels as sRGB. A TIFF's EXIF tags are its own
+    IFD's, read from it and written into it."""
     (tmp_path / "in").mkdir()
     Image.fromarray(astronaut[:64, :96]).save(tmp_path / "in" / "shot.tif", exif=_camera_exif(1, 96, 64),
                                               icc_profile=srgb_profile)
-    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "in"), str(tmp_path / "out")])
+    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "in"), str(tmp_path / "out"), "--sigma", "5"])
     assert result.exit_code == 0, result.output
     icc, exif, size = _metadata_of(tmp_path / "out" / "shot.tif")
     assert icc == srgb_profile and size == (96, 64)
-    assert MAKE not in exif
+    assert exif[MAKE] == "TestCam"
+
+
+@pytest.mark.parametrize("endian", ["<", ">"])
+def test_jpeg_exif_goes_into_a_tiff_in_its_byte_order_without_the_maker_note(tmp_path: Path, endian: str) -> None:
+    """In a TIFF the EXIF tags join the file's own IFD, so their values are rewritten in the
+    file's byte order; a maker note is left out (its private offsets point into the JPEG)."""
+    exif = _camera_exif(1, 30, 20)
+    exif.endian = endian
+    details = exif.get_ifd(EXIF_IFD)
+    details[DATE_TAKEN], details[EXPOSURE], details[MAKER_NOTE] = "2026:01:02 03:04:05", (1, 250), b"private"
+    exif.get_ifd(GPS_IFD)[2] = (51.0, 30.0, 12.5)
+    block = exif.tobytes().removeprefix(b"Exif\x00\x00")
+    picture = Picture(color=np.full((20, 30, 3), 40000, np.uint16), metadata=ImageMetadata(exif=block))
+    write_image(tmp_path / "shot.tif", picture)
+    with Image.open(tmp_path / "shot.tif") as image:  # sub-IFDs are read lazily, from the open file
+        written, size = image.getexif(), image.size
+        details, gps = dict(written.get_ifd(EXIF_IFD)), dict(written.get_ifd(GPS_IFD))
+    assert written[MAKE] == "TestCam" and size == (30, 20)
+    assert details[DATE_TAKEN] == "2026:01:02 03:04:05" and details[EXPOSURE] == (1, 250)
+    assert MAKER_NOTE not in details
+    assert (details[PIXEL_X], details[PIXEL_Y]) == (30, 20)
+    assert gps[2] == (51.0, 30.0, 12.5)
+    back = read_image(tmp_path / "shot.tif")  # and it travels on from the TIFF, to a JPEG here
+    np.testing.assert_array_equal(back.color, picture.color)
+    write_image(tmp_path / "shot.jpg", back)
+    with Image.open(tmp_path / "shot.jpg") as image:
+        onward = image.getexif()
+        assert onward[MAKE] == "TestCam" and onward.get_ifd(EXIF_IFD)[DATE_TAKEN] == "2026:01:02 03:04:05"
 
 
 @pytest.mark.parametrize("channels,with_alpha", [(3, False), (3, True), (1, False)])
