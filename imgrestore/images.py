@@ -168,9 +168,9 @@ def decode_image(data: bytes) -> Picture:
 
 
 def _decode_pixels(data: bytes, header: FileHeader) -> tuple[Picture, bool]:
-    """The stored pixels, and whether the decoder already turned them upright (see _orients_tiff): 8-bit gray or colour JPEGs by `imgrestore.jpeg`, TIFFs with
-    alpha that OpenCV gets wrong by Pillow, everything else by OpenCV, with what it gets wrong
-    mended."""
+    """The stored pixels, and whether the decoder already turned them upright (_orients_tiff).
+    8-bit gray or colour JPEGs are decoded by `imgrestore.jpeg`, the TIFFs with alpha that OpenCV
+    gets wrong by Pillow, everything else by OpenCV, with what it gets wrong mended."""
     if data[:3] == b"\xff\xd8\xff":
         try:
             color = decode_jpeg(data)
@@ -285,10 +285,10 @@ def _png_reaches_end(data: bytes) -> bool:
 @functools.cache
 def _orients_tiff(decoder: str) -> bool:
     """Whether a TIFF decoder ("opencv" or "pillow") already turns pixels upright by the file's
-    Orientation tag (in TIFF that tag belongs to the format: OpenCV 5 applies it even with
-    IMREAD_UNCHANGED, and Pillow 13 on load; for EXIF in JPEG, PNG and WebP OpenCV does not).
-    Applying it again would turn the image twice, so this is probed once per decoder, on a 2×1
-    image mirrored by its tag, rather than assumed per version."""
+    Orientation tag. In TIFF that tag belongs to the format: OpenCV 5 applies it even with
+    IMREAD_UNCHANGED, and Pillow's TIFF loader when it loads the pixels; for EXIF in JPEG, PNG
+    and WebP OpenCV does not. Applying it again would turn the image twice, so this is probed
+    once per decoder, on a 2×1 image mirrored by its tag, rather than assumed per version."""
     from PIL import Image
 
     probe = io.BytesIO()
