@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from imgrestore.atomic_files import write_atomic
-from imgrestore.jpeg import DamagedJPEG, decode_jpeg
+from imgrestore.jpeg import DamagedJPEG, decode_jpeg, pixel_limit
 from imgrestore.metadata import FileHeader, ImageMetadata, embed_metadata, open_unlimited, png_chunk, read_header
 from imgrestore.tiff_tags import EXTRA_SAMPLES, UNASSOCIATED_ALPHA, shorts, with_tags
 
@@ -178,8 +178,11 @@ def _decode_pixels(data: bytes, header: FileHeader) -> tuple[Picture, bool]:
             raise ImageReadError(f"corrupt JPEG data ({error})") from None
         if color is not None:
             return Picture(color=color), False
-    if header.tiff_samples == 2:
+    pillow_may_decode = header.pixels <= pixel_limit()  # else OpenCV refuses it, with its own message
+    if header.tiff_samples == 2 and pillow_may_decode:
         return _split_channels(_gray_alpha_tiff(data, header), gray_alpha=True), _orients_tiff("pillow")
+    if header.format == "TIFF" and header.mode in ("RGBA", "RGBa") and header.tiff_bits == 8 and pillow_may_decode:
+        return _straight_alpha_tiff(data), _orients_tiff("pillow")
     try:
         decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     except cv2.error as error:  # OpenCV's size guard (a decompression bomb, or a vast panorama)
@@ -189,8 +192,6 @@ def _decode_pixels(data: bytes, header: FileHeader) -> tuple[Picture, bool]:
         raise ImageReadError(f"not a decodable image ({str(error).strip().splitlines()[-1]})") from None
     if decoded is None or decoded.size == 0:
         raise ImageReadError("not a decodable image (corrupt or unsupported format)")
-    if header.format == "TIFF" and header.mode in ("RGBA", "RGBa") and decoded.dtype == np.uint8:
-        return _straight_alpha_tiff(data), _orients_tiff("pillow")
     if header.format == "TIFF" and header.compression not in ("", "raw"):
         _tiff_with_pillow(data)  # only to check: OpenCV's pixels keep their depth
     if decoded.dtype not in (np.uint8, np.uint16):

@@ -30,8 +30,9 @@ flipped bit that decodes without any warning (3 in 4 single flips) no decoder ca
 _OUTPUT = {"Gray": "GRAY", "YCbCr": "RGB", "RGB": "RGB"}
 
 
-def _pixel_limit() -> int:
-    """OpenCV's guard against decompression bombs, which simplejpeg has not, and its variable."""
+def pixel_limit() -> int:
+    """OpenCV's guard against decompression bombs, which simplejpeg and Pillow's unlimited opener
+    (metadata.open_unlimited) have not, and its variable."""
     return int(os.environ.get("OPENCV_IO_MAX_IMAGE_PIXELS") or 1 << 30)
 
 
@@ -48,7 +49,7 @@ def decode_jpeg(data: bytes) -> np.ndarray | None:
         height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data)
     except ValueError:
         return None
-    if height * width > _pixel_limit():
+    if height * width > pixel_limit():
         return None  # OpenCV refuses it with its own message (simplejpeg would try to allocate it)
     output = _OUTPUT.get(colorspace)
     try:

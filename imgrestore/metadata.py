@@ -24,19 +24,17 @@ from __future__ import annotations
 import io
 import struct
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from imgrestore.tiff_tags import ICC_PROFILE, Directory, exif_block, exif_directory, undefined, with_tags
+from imgrestore.tiff_tags import (BITS_PER_SAMPLE, EXIF_IFD, ICC_PROFILE, LONG, SAMPLES_PER_PIXEL, SHORT, Directory,
+                                  byte_order, exif_block, exif_directory, first_value, ifd_entries, undefined,
+                                  with_tags)
 
 EXIF_ORIENTATION_TAG = 0x0112
-_EXIF_IFD_POINTER_TAG = 0x8769
 _PIXEL_X_DIMENSION_TAG = 0xA002
 _PIXEL_Y_DIMENSION_TAG = 0xA003
-_SAMPLES_PER_PIXEL_TAG = 0x0115
 _EXIF_PREFIX = b"Exif\x00\x00"
-_SHORT, _LONG = 3, 4
 _ICC_CHUNK = 65519  # largest ICC piece one JPEG APP2 segment holds
 _SEGMENT_MAX = 65533  # largest payload of one JPEG segment (its length field counts itself)
 
@@ -96,6 +94,10 @@ class FileHeader:
     """Samples per pixel of a TIFF (2 = gray + alpha), read from its first IFD; 0 otherwise."""
     compression: str = ""
     """Pillow's name for a TIFF's compression ("raw", "tiff_lzw", "tiff_adobe_deflate", ...), or ""."""
+    tiff_bits: int = 0
+    """Bits per sample of a TIFF (its first sample's), read from its first IFD; 0 otherwise."""
+    pixels: int = 0
+    """Width × height as the header says; 0 when unknown."""
 
 
 def _frame_count(image: Any) -> int:
@@ -112,16 +114,17 @@ def read_header(data: bytes) -> FileHeader:
     Pillow cannot parse gives an empty header: the pixel decoder then says what is wrong."""
     from PIL import UnidentifiedImageError
 
-    samples = _tiff_samples_per_pixel(data)
+    samples, bits = _tiff_layout(data)
     try:
         with open_unlimited(data) as image:
             icc, exif = image.info.get("icc_profile") or None, image.info.get("exif")
             # Pillow's PNG getexif() decodes the whole image when the header holds no eXIf chunk
             orientation = image.getexif().get(EXIF_ORIENTATION_TAG) if image.format != "PNG" or exif else None
             frames, kind, mode = _frame_count(image), image.format or "", image.mode or ""
+            pixels = image.size[0] * image.size[1]
             compression = str(image.info.get("compression") or "")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
-        return FileHeader(tiff_samples=samples)
+        return FileHeader(tiff_samples=samples, tiff_bits=bits)
     if isinstance(exif, bytes):
         exif = _patched_exif(exif.removeprefix(_EXIF_PREFIX), {EXIF_ORIENTATION_TAG: 1})
     elif kind == "TIFF":  # a TIFF's EXIF tags are its own IFD's (Pillow gives no block for them)
@@ -129,23 +132,16 @@ def read_header(data: bytes) -> FileHeader:
     else:
         exif = None
     metadata = ImageMetadata(icc_profile=icc, exif=exif)
-    return FileHeader(orientation, metadata if metadata else None, frames, kind, mode, samples, compression)
+    return FileHeader(orientation, metadata if metadata else None, frames, kind, mode, samples, compression, bits,
+                      pixels)
 
 
-def _tiff_samples_per_pixel(data: bytes) -> int:
-    """Tag 277 of a TIFF's first IFD (1 when absent, as the format says); 0 for other files or a
-    structure too damaged to read (the decoder then says what is wrong)."""
-    order = {b"II*\x00": "<", b"MM\x00*": ">"}.get(data[:4])
-    if order is None:
-        return 0
-    try:
-        (ifd0,) = struct.unpack_from(order + "I", data, 4)
-        for tag, kind, offset in _entries(data, order, ifd0):
-            if tag == _SAMPLES_PER_PIXEL_TAG and kind == _SHORT:
-                return struct.unpack_from(order + "H", data, offset)[0]
-    except struct.error:
-        return 0
-    return 1
+def _tiff_layout(data: bytes) -> tuple[int, int]:
+    """Samples per pixel and bits of the first sample, from a TIFF's first IFD (1 and 1 when
+    absent, as the format says); (0, 0) for other files."""
+    if byte_order(data) is None:
+        return 0, 0
+    return first_value(data, SAMPLES_PER_PIXEL) or 1, first_value(data, BITS_PER_SAMPLE) or 1
 
 
 def embed_metadata(encoded: bytes, suffix: str, metadata: ImageMetadata | None, size: tuple[int, int],
@@ -189,36 +185,27 @@ def _profile_fits(profile: bytes | None, channels: int) -> bool:
 def _patched_exif(tiff: bytes, values: dict[int, int]) -> bytes | None:
     """`tiff` with the given tags of IFD0 or the Exif IFD set (where present and the value fits
     their type); None when the structure is malformed."""
+    order = byte_order(tiff)
+    if order is None:
+        return None
     try:
-        order = {b"II": "<", b"MM": ">"}[tiff[:2]]
         patched = bytearray(tiff)
         (ifd0,) = struct.unpack_from(order + "I", tiff, 4)
-        entries = list(_entries(tiff, order, ifd0))
-        pointer = next((offset for tag, kind, offset in entries if tag == _EXIF_IFD_POINTER_TAG and kind == _LONG),
-                       None)
+        entries = [entry for entry in ifd_entries(tiff, order, ifd0) if entry[2] == 1]
+        pointer = next((offset for tag, kind, _, offset in entries if tag == EXIF_IFD and kind == LONG), None)
         if pointer is not None:
             (exif_ifd,) = struct.unpack_from(order + "I", tiff, pointer)
-            entries += list(_entries(tiff, order, exif_ifd))
-        for tag, kind, offset in entries:
+            entries += [entry for entry in ifd_entries(tiff, order, exif_ifd) if entry[2] == 1]
+        for tag, kind, _, offset in entries:
             if tag in values:
                 value = values[tag]
-                if kind == _SHORT and value <= 0xFFFF:
+                if kind == SHORT and value <= 0xFFFF:
                     struct.pack_into(order + "H", patched, offset, value)
-                elif kind == _LONG:
+                elif kind == LONG:
                     struct.pack_into(order + "I", patched, offset, value)
         return bytes(patched)
-    except (KeyError, struct.error):
+    except struct.error:
         return None
-
-
-def _entries(tiff: bytes, order: str, ifd: int) -> Iterator[tuple[int, int, int]]:
-    """(tag, type, offset of its inline value) of each count-1 entry of the IFD at `ifd`."""
-    (count,) = struct.unpack_from(order + "H", tiff, ifd)
-    for index in range(count):
-        entry = ifd + 2 + 12 * index
-        tag, kind, number = struct.unpack_from(order + "HHI", tiff, entry)
-        if number == 1:
-            yield tag, kind, entry + 8
 
 
 # --- containers --------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ valid whatever wrote the file; the old IFD stays behind as unused bytes (12 per 
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Union
 
@@ -20,6 +21,7 @@ EXTRA_SAMPLES = 338
 """What each sample beyond the colour ones holds (SHORT; 2 = unassociated alpha)."""
 UNASSOCIATED_ALPHA = 2
 EXIF_IFD, GPS_IFD = 34665, 34853
+BITS_PER_SAMPLE, SAMPLES_PER_PIXEL = 258, 277
 SHORT, LONG, UNDEFINED, IFD = 3, 4, 7, 13
 _UNIT_FORMATS = {1: "B", 2: "B", 3: "H", 4: "I", 5: "II", 6: "b", 7: "B", 8: "h", 9: "i", 10: "ii", 11: "f",
                  12: "d", 13: "I"}
@@ -64,10 +66,43 @@ def shorts(*values: int) -> Field:
     return Field(SHORT, len(values), struct.pack(f"<{len(values)}H", *values), "<")
 
 
+def byte_order(tiff: bytes) -> str | None:
+    """"<" or ">" for a classic TIFF structure (a .tif file, or an EXIF block), else None."""
+    return _ORDERS.get(tiff[:4])
+
+
+def ifd_entries(tiff: bytes, order: str, ifd: int) -> Iterator[tuple[int, int, int, int]]:
+    """(tag, type, count, offset of its value) of each entry of the IFD at `ifd`: the value sits in
+    the entry itself when it fits 4 bytes (or its type is unknown), else where the entry points.
+    Raises struct.error where the structure runs past the end."""
+    (count,) = struct.unpack_from(order + "H", tiff, ifd)
+    for index in range(count):
+        entry = ifd + 2 + 12 * index
+        tag, kind, number = struct.unpack_from(order + "HHI", tiff, entry)
+        size = struct.calcsize(_UNIT_FORMATS[kind]) * number if kind in _UNIT_FORMATS else 0
+        yield tag, kind, number, entry + 8 if size <= 4 else struct.unpack_from(order + "I", tiff, entry + 8)[0]
+
+
+def first_value(tiff: bytes, tag: int) -> int | None:
+    """The first SHORT or LONG value of `tag` in a TIFF's first IFD; None when absent, or when the
+    file is no classic TIFF or too damaged to read."""
+    order = byte_order(tiff)
+    if order is None:
+        return None
+    try:
+        (ifd0,) = struct.unpack_from(order + "I", tiff, 4)
+        for found, kind, _, offset in ifd_entries(tiff, order, ifd0):
+            if found == tag and kind in (SHORT, LONG):
+                return int(struct.unpack_from(order + _UNIT_FORMATS[kind], tiff, offset)[0])
+    except struct.error:
+        return None
+    return None
+
+
 def with_tags(tiff: bytes, tags: Directory) -> bytes:
     """`tiff` with each of `tags` set in its first IFD, replacing an entry of the same tag. A file
     this cannot extend (BigTIFF, damaged, over 4 GB) comes back unchanged."""
-    order = _ORDERS.get(tiff[:4])
+    order = byte_order(tiff)
     if order is None or not tags:
         return tiff
     try:
@@ -129,7 +164,7 @@ def exif_directory(exif: bytes) -> Directory:
     first IFD: the descriptive tags of its IFD0 (_IFD0_DESCRIPTION_TAGS) and its Exif and GPS
     sub-IFDs, less what only made sense in the file it came from (_DROPPED_EXIF_TAGS). Empty
     when the block is malformed."""
-    order = _ORDERS.get(exif[:4])
+    order = byte_order(exif)
     if order is None:
         return {}
     try:
@@ -150,15 +185,11 @@ def exif_directory(exif: bytes) -> Directory:
 
 
 def _read_directory(tiff: bytes, order: str, offset: int) -> dict[int, Field]:
-    (count,) = struct.unpack_from(order + "H", tiff, offset)
     fields = {}
-    for index in range(count):
-        entry = offset + 2 + 12 * index
-        tag, kind, number = struct.unpack_from(order + "HHI", tiff, entry)
+    for tag, kind, number, start in ifd_entries(tiff, order, offset):
         if kind not in _UNIT_FORMATS:
             continue  # a type this reader does not know: its size is unknown too
         size = struct.calcsize(_UNIT_FORMATS[kind]) * number
-        start = entry + 8 if size <= 4 else struct.unpack_from(order + "I", tiff, entry + 8)[0]
         if start + size > len(tiff):
             raise ValueError("a value runs past the end of the EXIF block")
         fields[tag] = Field(kind, number, tiff[start:start + size], order)

@@ -320,6 +320,23 @@ def test_a_jpeg_over_the_pixel_limit_is_refused_before_decoding(tmp_path: Path, 
         read_image(tmp_path / "bomb.jpg")
 
 
+@pytest.mark.parametrize("mode", ["RGBA", "LA"])
+def test_a_tiff_with_alpha_over_the_pixel_limit_is_refused_before_decoding(tmp_path: Path, mode: str) -> None:
+    """Pillow decodes these TIFFs (OpenCV gets their alpha wrong), through an opener without
+    Pillow's own limit: OpenCV's limit holds for them too."""
+    from imgrestore.tiff_tags import ifd_entries
+
+    stream = io.BytesIO()
+    Image.fromarray(_random((16, 16, 4 if mode == "RGBA" else 2), np.uint8), mode).save(stream, format="TIFF")
+    data = bytearray(stream.getvalue())
+    for tag, kind, _, offset in list(ifd_entries(bytes(data), "<", struct.unpack_from("<I", data, 4)[0])):
+        if tag in (256, 257):  # ImageWidth, ImageLength
+            struct.pack_into("<H" if kind == 3 else "<I", data, offset, 40000)
+    (tmp_path / "bomb.tif").write_bytes(bytes(data))
+    with pytest.raises(ImageReadError, match="over OpenCV's limit"):
+        read_image(tmp_path / "bomb.tif")
+
+
 def test_a_compressed_tiff_with_damaged_strips_is_an_error_not_a_picture(tmp_path: Path, astronaut: np.ndarray) -> None:
     """OpenCV logged libtiff's "LZWDecode: Not enough data" and handed over the 8-bit picture with
     the damage in it; the batch restored it and counted it done."""
