@@ -1,9 +1,9 @@
 """Reading and writing images without losing what they had.
 
 Decoding is OpenCV's (it keeps 16-bit samples and alpha, which Pillow does not for RGB), but for
-8-bit JPEGs, decoded by `imgrestore.jpeg` so that damaged data is an error; EXIF
-orientation, the ICC profile and the EXIF block come from Pillow's header parser (OpenCV's
-IMREAD_UNCHANGED ignores them); `imgrestore.metadata` says what is carried to the output.
+8-bit JPEGs, decoded by `imgrestore.jpeg` so that damaged data is an error; the
+orientation, the ICC profile, the EXIF block and the XMP packet come from Pillow's header parser
+(OpenCV's IMREAD_UNCHANGED ignores them); `imgrestore.metadata` says what is carried to the output.
 A picture is kept as colour (gray or RGB) plus an optional alpha plane, in the sample type it
 came in.
 
@@ -161,7 +161,7 @@ def decode_image(data: bytes) -> Picture:
     picture, upright = _decode_pixels(data, header)
     picture = replace(picture, metadata=header.metadata)
     orientation = header.orientation
-    if orientation in (None, 1) or upright:
+    if orientation in (None, 1) or (upright and header.tiff_orientation):  # a decoder applies the tag, not XMP
         return picture
     return replace(picture, color=apply_orientation(picture.color, orientation),
                    alpha=None if picture.alpha is None else apply_orientation(picture.alpha, orientation))

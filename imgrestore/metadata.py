@@ -1,9 +1,10 @@
-"""The colour profile and EXIF block of an input file, carried to its output.
+"""The colour profile, EXIF block and XMP packet of an input file, carried to its output.
 
 Why: a photographer's camera and phone files carry an ICC profile (Display P3, Adobe RGB) and
 EXIF (camera, lens, date, GPS). Dropping the profile makes every viewer read the pixels as sRGB,
-which visibly shifts wide-gamut colours; dropping EXIF loses the record of the shot. So both are
-kept by default (`--strip-metadata` drops them, e.g. for data sets shared without GPS tags).
+which visibly shifts wide-gamut colours; dropping EXIF loses the record of the shot, and dropping
+XMP the ratings, keywords and captions of a photo library (imgrestore.xmp). So all three are kept
+by default (`--strip-metadata` drops them, e.g. for data sets shared without GPS tags).
 
 What is written: the ICC profile unchanged when its colour space still matches the output (an RGB
 profile is not put on a gray image), and the EXIF block byte for byte except three values patched
@@ -11,10 +12,11 @@ in place: Orientation becomes 1 (the reader already turned the pixels upright, a
 must not turn them again) and PixelXDimension/PixelYDimension become the output's size. Patching
 in place, rather than re-serialising with Pillow, keeps maker notes and tags Pillow does not know.
 
-Written into JPEG (APP1/APP2 segments), PNG (iCCP/eXIf chunks) and WebP (ICCP/EXIF chunks of the
-extended format) and TIFF (tag 34675 for the profile; EXIF's descriptive tags, Make, Model, date,
-artist, copyright, join the file's first IFD with its Exif and GPS sub-IFDs, rewritten to the
-file's byte order, less the maker note, whose private offsets point into the file it came from).
+Written into JPEG (APP1/APP2 segments), PNG (iCCP/eXIf/iTXt chunks) and WebP (ICCP/EXIF/XMP
+chunks of the extended format) and TIFF (tag 34675 for the profile, 700 for XMP; EXIF's
+descriptive tags, Make, Model, date, artist, copyright, join the file's first IFD with its Exif
+and GPS sub-IFDs, rewritten to the file's byte order, less the maker note, whose private offsets
+point into the file it came from).
 A TIFF input's EXIF is those same tags of its own first IFD. BMP outputs get pixels only. A
 malformed block is dropped, never fatal.
 """
@@ -27,14 +29,16 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from imgrestore.tiff_tags import (BITS_PER_SAMPLE, EXIF_IFD, ICC_PROFILE, LONG, SAMPLES_PER_PIXEL, SHORT, Directory,
-                                  byte_order, exif_block, exif_directory, first_value, ifd_entries, undefined,
-                                  with_tags)
+from imgrestore.tiff_tags import (BITS_PER_SAMPLE, EXIF_IFD, ICC_PROFILE, LONG, ORIENTATION, SAMPLES_PER_PIXEL, SHORT,
+                                  XMP, Directory, byte_order, byte_values, exif_block, exif_directory, first_value,
+                                  ifd_entries, undefined, with_tags)
+from imgrestore.xmp import carried_xmp, stated_orientation
 
-EXIF_ORIENTATION_TAG = 0x0112
 _PIXEL_X_DIMENSION_TAG = 0xA002
 _PIXEL_Y_DIMENSION_TAG = 0xA003
 _EXIF_PREFIX = b"Exif\x00\x00"
+_XMP_PREFIX = b"http://ns.adobe.com/xap/1.0/\x00"  # opens a JPEG APP1 segment that holds XMP
+_PNG_XMP_KEYWORD = b"XML:com.adobe.xmp"
 _ICC_CHUNK = 65519  # largest ICC piece one JPEG APP2 segment holds
 _SEGMENT_MAX = 65533  # largest payload of one JPEG segment (its length field counts itself)
 
@@ -42,13 +46,15 @@ _SEGMENT_MAX = 65533  # largest payload of one JPEG segment (its length field co
 @dataclass(frozen=True)
 class ImageMetadata:
     """icc_profile: the embedded ICC profile. exif: the EXIF block as a TIFF structure (starting
-    b"II*\\0" or b"MM\\0*"), with Orientation already 1."""
+    b"II*\\0" or b"MM\\0*"), with Orientation already 1. xmp: the XMP packet (UTF-8), with
+    Orientation already 1 and no declarations of data appended to the input (imgrestore.xmp)."""
 
     icc_profile: bytes | None = None
     exif: bytes | None = None
+    xmp: bytes | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.icc_profile or self.exif)
+        return bool(self.icc_profile or self.exif or self.xmp)
 
 
 _HEADER_FORMATS = ("PNG", "JPEG", "TIFF", "WEBP", "BMP")
@@ -82,7 +88,7 @@ class FileHeader:
     """What the reader takes from an encoded file's headers before OpenCV decodes its pixels."""
 
     orientation: int | None = None
-    """EXIF orientation 1..8, or None."""
+    """EXIF orientation 1..8 (XMP's where EXIF states none), or None."""
     metadata: ImageMetadata | None = None
     """What to carry to the output, or None."""
     frames: int = 1
@@ -98,6 +104,8 @@ class FileHeader:
     """Bits per sample of a TIFF (its first sample's), read from its first IFD; 0 otherwise."""
     pixels: int = 0
     """Width × height as the header says; 0 when unknown."""
+    tiff_orientation: int = 0
+    """A TIFF's own Orientation tag (the one its decoders apply), 0 when absent or not a TIFF."""
 
 
 def _frame_count(image: Any) -> int:
@@ -114,34 +122,39 @@ def read_header(data: bytes) -> FileHeader:
     Pillow cannot parse gives an empty header: the pixel decoder then says what is wrong."""
     from PIL import UnidentifiedImageError
 
-    samples, bits = _tiff_layout(data)
+    samples, bits, turn = _tiff_layout(data)
     try:
         with open_unlimited(data) as image:
-            icc, exif = image.info.get("icc_profile") or None, image.info.get("exif")
-            # Pillow's PNG getexif() decodes the whole image when the header holds no eXIf chunk
-            orientation = image.getexif().get(EXIF_ORIENTATION_TAG) if image.format != "PNG" or exif else None
+            icc, exif, xmp = image.info.get("icc_profile") or None, image.info.get("exif"), image.info.get("xmp")
             frames, kind, mode = _frame_count(image), image.format or "", image.mode or ""
             pixels = image.size[0] * image.size[1]
             compression = str(image.info.get("compression") or "")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
-        return FileHeader(tiff_samples=samples, tiff_bits=bits)
-    if isinstance(exif, bytes):
-        exif = _patched_exif(exif.removeprefix(_EXIF_PREFIX), {EXIF_ORIENTATION_TAG: 1})
+        return FileHeader(tiff_samples=samples, tiff_bits=bits, tiff_orientation=turn)
+    exif = exif.removeprefix(_EXIF_PREFIX) if isinstance(exif, bytes) else None
+    # EXIF's orientation (a TIFF's own tag), else XMP's: read here, by namespace, for every format
+    # alike (Pillow's getexif() falls back on XMP for some formats, and only under the prefix "tiff")
+    orientation = (first_value(exif, ORIENTATION) if exif else turn) or (
+        stated_orientation(xmp) if isinstance(xmp, bytes) else None)
+    if exif:
+        exif = _patched_exif(exif, {ORIENTATION: 1})
     elif kind == "TIFF":  # a TIFF's EXIF tags are its own IFD's (Pillow gives no block for them)
         exif = exif_block(exif_directory(data))
     else:
         exif = None
-    metadata = ImageMetadata(icc_profile=icc, exif=exif)
+    xmp = carried_xmp(xmp) if isinstance(xmp, bytes) else None
+    metadata = ImageMetadata(icc_profile=icc, exif=exif, xmp=xmp)
     return FileHeader(orientation, metadata if metadata else None, frames, kind, mode, samples, compression, bits,
-                      pixels)
+                      pixels, turn)
 
 
-def _tiff_layout(data: bytes) -> tuple[int, int]:
-    """Samples per pixel and bits of the first sample, from a TIFF's first IFD (1 and 1 when
-    absent, as the format says); (0, 0) for other files."""
+def _tiff_layout(data: bytes) -> tuple[int, int, int]:
+    """Samples per pixel, bits of the first sample (1 and 1 when absent, as the format says) and
+    the Orientation tag (0 when absent), from a TIFF's first IFD; (0, 0, 0) for other files."""
     if byte_order(data) is None:
-        return 0, 0
-    return first_value(data, SAMPLES_PER_PIXEL) or 1, first_value(data, BITS_PER_SAMPLE) or 1
+        return 0, 0, 0
+    return (first_value(data, SAMPLES_PER_PIXEL) or 1, first_value(data, BITS_PER_SAMPLE) or 1,
+            first_value(data, ORIENTATION) or 0)
 
 
 def embed_metadata(encoded: bytes, suffix: str, metadata: ImageMetadata | None, size: tuple[int, int],
@@ -155,19 +168,22 @@ def embed_metadata(encoded: bytes, suffix: str, metadata: ImageMetadata | None, 
     if metadata.exif:
         height, width = size
         exif = _patched_exif(metadata.exif, {_PIXEL_X_DIMENSION_TAG: width, _PIXEL_Y_DIMENSION_TAG: height})
-    if not icc and not exif:
+    xmp = carried_xmp(metadata.xmp, size) if metadata.xmp else None
+    if not icc and not exif and not xmp:
         return encoded
     suffix = suffix.lower()
     if suffix in (".jpg", ".jpeg"):
-        return _into_jpeg(encoded, icc, exif)
+        return _into_jpeg(encoded, icc, exif, xmp)
     if suffix == ".png":
-        return _into_png(encoded, icc, exif)
+        return _into_png(encoded, icc, exif, xmp)
     if suffix == ".webp":
-        return _into_webp(encoded, icc, exif, size, alpha)
+        return _into_webp(encoded, icc, exif, xmp, size, alpha)
     if suffix in (".tif", ".tiff"):
         tags: Directory = exif_directory(exif) if exif else {}
         if icc:
             tags[ICC_PROFILE] = undefined(icc)
+        if xmp:
+            tags[XMP] = byte_values(xmp)
         return with_tags(encoded, tags)
     return encoded
 
@@ -211,8 +227,9 @@ def _patched_exif(tiff: bytes, values: dict[int, int]) -> bytes | None:
 # --- containers --------------------------------------------------------------------------------
 
 
-def _into_jpeg(jpeg: bytes, icc: bytes | None, exif: bytes | None) -> bytes:
-    """APP1 (Exif) then APP2 (ICC_PROFILE, split into numbered pieces) after SOI and any APP0."""
+def _into_jpeg(jpeg: bytes, icc: bytes | None, exif: bytes | None, xmp: bytes | None) -> bytes:
+    """APP1 (Exif), APP1 (XMP) then APP2 (ICC_PROFILE, split into numbered pieces) after SOI and
+    any APP0. An XMP packet over one segment is left out (JPEG's extended XMP is not written)."""
     position = 2
     if jpeg[2:4] == b"\xff\xe0":
         (length,) = struct.unpack_from(">H", jpeg, 4)
@@ -220,6 +237,8 @@ def _into_jpeg(jpeg: bytes, icc: bytes | None, exif: bytes | None) -> bytes:
     segments = b""
     if exif and len(_EXIF_PREFIX) + len(exif) <= _SEGMENT_MAX:
         segments += _jpeg_segment(0xE1, _EXIF_PREFIX + exif)
+    if xmp and len(_XMP_PREFIX) + len(xmp) <= _SEGMENT_MAX:
+        segments += _jpeg_segment(0xE1, _XMP_PREFIX + xmp)
     if icc:
         pieces = [icc[start:start + _ICC_CHUNK] for start in range(0, len(icc), _ICC_CHUNK)]
         if len(pieces) <= 255:
@@ -232,14 +251,16 @@ def _jpeg_segment(marker: int, payload: bytes) -> bytes:
     return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
 
 
-def _into_png(png: bytes, icc: bytes | None, exif: bytes | None) -> bytes:
-    """iCCP and eXIf right after IHDR (both must precede the image data)."""
+def _into_png(png: bytes, icc: bytes | None, exif: bytes | None, xmp: bytes | None) -> bytes:
+    """iCCP, eXIf and the XMP iTXt right after IHDR (all must, or should, precede the image data)."""
     after_header = 8 + 8 + 13 + 4
     chunks = b""
     if icc:
         chunks += png_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc))
     if exif:
         chunks += png_chunk(b"eXIf", exif)
+    if xmp:  # keyword, no compression (flag, method), no language tag, no translated keyword
+        chunks += png_chunk(b"iTXt", _PNG_XMP_KEYWORD + b"\x00\x00\x00\x00\x00" + xmp)
     return png[:after_header] + chunks + png[after_header:]
 
 
@@ -248,8 +269,9 @@ def png_chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
-def _into_webp(webp: bytes, icc: bytes | None, exif: bytes | None, size: tuple[int, int], alpha: bool) -> bytes:
-    """The extended format: VP8X (flags, canvas size), ICCP, the image chunks, EXIF."""
+def _into_webp(webp: bytes, icc: bytes | None, exif: bytes | None, xmp: bytes | None, size: tuple[int, int],
+               alpha: bool) -> bytes:
+    """The extended format: VP8X (flags, canvas size), ICCP, the image chunks, EXIF, XMP."""
     chunks = _riff_chunks(webp)
     if chunks and chunks[0][0] == b"VP8X":
         header = bytearray(chunks.pop(0)[1])
@@ -258,13 +280,15 @@ def _into_webp(webp: bytes, icc: bytes | None, exif: bytes | None, size: tuple[i
         header = bytearray(b"\x00" * 4 + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little"))
         if alpha:
             header[0] |= 0x10
-    header[0] |= (0x20 if icc else 0) | (0x08 if exif else 0)
+    header[0] |= (0x20 if icc else 0) | (0x08 if exif else 0) | (0x04 if xmp else 0)
     body = _riff_chunk(b"VP8X", bytes(header))
     if icc:
         body += _riff_chunk(b"ICCP", icc)
     body += b"".join(_riff_chunk(kind, payload) for kind, payload in chunks)
     if exif:
         body += _riff_chunk(b"EXIF", exif)
+    if xmp:
+        body += _riff_chunk(b"XMP ", xmp)
     return b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WEBP" + body
 
 

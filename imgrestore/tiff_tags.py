@@ -17,12 +17,14 @@ from typing import Union
 
 ICC_PROFILE = 34675
 """InterColorProfile: the embedded ICC profile (type UNDEFINED)."""
+XMP = 700
+"""XMLPacket: the XMP packet (type BYTE, as the XMP specification asks)."""
 EXTRA_SAMPLES = 338
 """What each sample beyond the colour ones holds (SHORT; 2 = unassociated alpha)."""
 UNASSOCIATED_ALPHA = 2
 EXIF_IFD, GPS_IFD = 34665, 34853
-BITS_PER_SAMPLE, SAMPLES_PER_PIXEL = 258, 277
-SHORT, LONG, UNDEFINED, IFD = 3, 4, 7, 13
+BITS_PER_SAMPLE, ORIENTATION, SAMPLES_PER_PIXEL = 258, 274, 277
+BYTE, SHORT, LONG, UNDEFINED, IFD = 1, 3, 4, 7, 13
 _UNIT_FORMATS = {1: "B", 2: "B", 3: "H", 4: "I", 5: "II", 6: "b", 7: "B", 8: "h", 9: "i", 10: "ii", 11: "f",
                  12: "d", 13: "I"}
 _OFFSET_LIMIT = 2**32
@@ -60,6 +62,10 @@ Directory = dict[int, Union[Field, "Directory"]]
 
 def undefined(data: bytes) -> Field:
     return Field(UNDEFINED, len(data), data, "<")
+
+
+def byte_values(data: bytes) -> Field:
+    return Field(BYTE, len(data), data, "<")
 
 
 def shorts(*values: int) -> Field:
