@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from imgrestore.atomic_files import write_atomic
-from imgrestore.jpeg import DamagedJPEG, decode_jpeg, pixel_limit
+from imgrestore.jpeg import DamagedJPEG, chroma_subsampling, decode_jpeg, pixel_limit
 from imgrestore.metadata import FileHeader, ImageMetadata, embed_metadata, open_unlimited, png_chunk, read_header
 from imgrestore.tiff_tags import EXTRA_SAMPLES, UNASSOCIATED_ALPHA, shorts, with_tags
 
@@ -81,13 +81,18 @@ class Picture:
     color: H×W×C, C = 1 (gray) or 3 (RGB order), dtype uint8 or uint16.
     alpha: H×W of the same dtype, or None.
     mask: H×W bool (True = fill), for tasks that take a mask; or None.
-    metadata: the input file's ICC profile and EXIF, written into the output; or None.
+    metadata: the input file's ICC profile, EXIF and XMP, written into the output; or None.
+    jpeg_sampling: a colour JPEG input's chroma subsampling ("444", "422", "420", "440", "411"),
+    which a JPEG output keeps; None otherwise (a JPEG output then gets OpenCV's 4:2:0).
+    Why: photo editors export at 4:4:4 when the quality is high (Photoshop, Lightroom), and
+    re-encoding such a file at 4:2:0 halves its colour resolution: red and blue edges blur.
     """
 
     color: np.ndarray
     alpha: np.ndarray | None = None
     mask: np.ndarray | None = None
     metadata: ImageMetadata | None = None
+    jpeg_sampling: str | None = None
 
     @property
     def max_value(self) -> int:
@@ -159,7 +164,8 @@ def decode_image(data: bytes) -> Picture:
     header = read_header(data)
     _check_single_frame(header)
     picture, upright = _decode_pixels(data, header)
-    picture = replace(picture, metadata=header.metadata)
+    sampling = chroma_subsampling(data) if data[:3] == b"\xff\xd8\xff" else None
+    picture = replace(picture, metadata=header.metadata, jpeg_sampling=sampling)
     orientation = header.orientation
     if orientation in (None, 1) or (upright and header.tiff_orientation):  # a decoder applies the tag, not XMP
         return picture
@@ -412,7 +418,7 @@ def encode_image(picture: Picture, suffix: str, quality: int = 95) -> bytes:
     elif stays_gray and alpha is not None:
         encoded = _encode_gray_alpha_tiff(picture.color[:, :, 0], alpha)
     else:
-        encoded = _encode_with_opencv(picture.color, alpha, suffix, quality)
+        encoded = _encode_with_opencv(picture.color, alpha, suffix, quality, picture.jpeg_sampling)
     return embed_metadata(encoded, suffix, picture.metadata, picture.size, channels=1 if stays_gray else 3,
                           alpha=alpha is not None)
 
@@ -427,7 +433,13 @@ def flatten_on_white(color: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return np.clip(np.round(flat), 0, peak).astype(color.dtype)
 
 
-def _encode_with_opencv(color: np.ndarray, alpha: np.ndarray | None, suffix: str, quality: int) -> bytes:
+_SAMPLING_FACTORS = {"444": cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444, "422": cv2.IMWRITE_JPEG_SAMPLING_FACTOR_422,
+                     "420": cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420, "440": cv2.IMWRITE_JPEG_SAMPLING_FACTOR_440,
+                     "411": cv2.IMWRITE_JPEG_SAMPLING_FACTOR_411}
+
+
+def _encode_with_opencv(color: np.ndarray, alpha: np.ndarray | None, suffix: str, quality: int,
+                        jpeg_sampling: str | None = None) -> bytes:
     if color.shape[2] == 1 and alpha is None:
         pixels = color[:, :, 0]
     else:
@@ -438,6 +450,8 @@ def _encode_with_opencv(color: np.ndarray, alpha: np.ndarray | None, suffix: str
     params: list[int] = []
     if suffix in (".jpg", ".jpeg"):
         params = [cv2.IMWRITE_JPEG_QUALITY, min(quality, 100)]  # 101 means lossless WebP; JPEG tops out at 100
+        if jpeg_sampling in _SAMPLING_FACTORS:
+            params += [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, _SAMPLING_FACTORS[jpeg_sampling]]
     elif suffix == ".webp":
         params = [cv2.IMWRITE_WEBP_QUALITY, quality]
     elif suffix == ".png":

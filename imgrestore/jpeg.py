@@ -36,6 +36,19 @@ def pixel_limit() -> int:
     return int(os.environ.get("OPENCV_IO_MAX_IMAGE_PIXELS") or 1 << 30)
 
 
+def chroma_subsampling(data: bytes) -> str | None:
+    """A colour JPEG's chroma subsampling as libjpeg-turbo names it ("444", "422", "420", "440",
+    "411"), from its frame header; None for gray, CMYK or an unreadable header."""
+    try:
+        _, _, colorspace, subsampling = simplejpeg.decode_jpeg_header(data)
+    except ValueError:
+        return None
+    return subsampling if colorspace == "YCbCr" and subsampling in _SAMPLING_NAMES else None
+
+
+_SAMPLING_NAMES = frozenset({"444", "422", "420", "440", "411"})
+
+
 class DamagedJPEG(ValueError):
     """libjpeg found the entropy-coded data damaged; the message is libjpeg's own."""
 
