@@ -45,7 +45,7 @@ def carried_xmp(packet: bytes, size: tuple[int, int] | None = None) -> bytes | N
     where the packet states one, declarations of appended data removed; None when the packet is
     not UTF-8, not well-formed or holds a DTD."""
     try:
-        text = packet.decode("utf-8")
+        text = packet.rstrip(b"\x00").decode("utf-8")  # some writers pad the packet's segment with NULs
     except UnicodeDecodeError:
         return None
     if "<!DOCTYPE" in text or "<!ENTITY" in text or not _well_formed(text):

@@ -75,6 +75,8 @@ def test_carried_packet_is_the_input_less_what_became_false() -> None:
     expected = expected.replace("<exif:PixelYDimension>60<", "<exif:PixelYDimension>120<")
     assert carried == expected  # byte for byte elsewhere: keywords, prefixes, padding, xpacket wrapper
     assert stated_orientation(_packet(8)) == 8 and stated_orientation(_packet(None)) is None
+    plain = _packet(orientation=None, appended=False)
+    assert carried_xmp(plain + b"\x00" * 8) == plain  # NUL padding after the packet, as some writers leave it
 
 
 @pytest.mark.parametrize("packet", [
