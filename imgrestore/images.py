@@ -27,6 +27,7 @@ import numpy as np
 from imgrestore.atomic_files import write_atomic
 from imgrestore.jpeg import DamagedJPEG, chroma_subsampling, decode_jpeg, pixel_limit
 from imgrestore.metadata import FileHeader, ImageMetadata, embed_metadata, open_unlimited, png_chunk, read_header
+from imgrestore.resolution import output_dpi, print_size, with_resolution
 from imgrestore.tiff_tags import EXTRA_SAMPLES, UNASSOCIATED_ALPHA, shorts, with_tags
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"})
@@ -86,6 +87,8 @@ class Picture:
     which a JPEG output keeps; None otherwise (a JPEG output then gets OpenCV's 4:2:0).
     Why: photo editors export at 4:4:4 when the quality is high (Photoshop, Lightroom), and
     re-encoding such a file at 4:2:0 halves its colour resolution: red and blue edges blur.
+    print_size: (width, height) in inches, as the input's stated resolution makes it; the output
+    states the resolution that keeps it (imgrestore.resolution); None when the input states none.
     """
 
     color: np.ndarray
@@ -93,6 +96,7 @@ class Picture:
     mask: np.ndarray | None = None
     metadata: ImageMetadata | None = None
     jpeg_sampling: str | None = None
+    print_size: tuple[float, float] | None = None
 
     @property
     def max_value(self) -> int:
@@ -165,9 +169,13 @@ def decode_image(data: bytes) -> Picture:
     _check_single_frame(header)
     picture, upright = _decode_pixels(data, header)
     sampling = chroma_subsampling(data) if data[:3] == b"\xff\xd8\xff" else None
-    picture = replace(picture, metadata=header.metadata, jpeg_sampling=sampling)
     orientation = header.orientation
-    if orientation in (None, 1) or (upright and header.tiff_orientation):  # a decoder applies the tag, not XMP
+    decoder_turned = upright and header.tiff_orientation  # a decoder applies a TIFF's own tag, not XMP
+    turned = orientation in (5, 6, 7, 8)  # a quarter turn: the stored x is the shown y
+    stored_size = picture.size[::-1] if decoder_turned and turned else picture.size
+    picture = replace(picture, metadata=header.metadata, jpeg_sampling=sampling,
+                      print_size=print_size(header.dpi, stored_size, turned))
+    if orientation in (None, 1) or decoder_turned:
         return picture
     return replace(picture, color=apply_orientation(picture.color, orientation),
                    alpha=None if picture.alpha is None else apply_orientation(picture.alpha, orientation))
@@ -419,8 +427,10 @@ def encode_image(picture: Picture, suffix: str, quality: int = 95) -> bytes:
         encoded = _encode_gray_alpha_tiff(picture.color[:, :, 0], alpha)
     else:
         encoded = _encode_with_opencv(picture.color, alpha, suffix, quality, picture.jpeg_sampling)
-    return embed_metadata(encoded, suffix, picture.metadata, picture.size, channels=1 if stays_gray else 3,
-                          alpha=alpha is not None)
+    dpi = output_dpi(picture.print_size, picture.size) if picture.print_size else None
+    encoded = embed_metadata(encoded, suffix, picture.metadata, picture.size, channels=1 if stays_gray else 3,
+                             alpha=alpha is not None, dpi=dpi)
+    return with_resolution(encoded, suffix, dpi) if dpi else encoded
 
 
 def flatten_on_white(color: np.ndarray, alpha: np.ndarray) -> np.ndarray:

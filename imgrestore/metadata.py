@@ -24,14 +24,16 @@ malformed block is dropped, never fatal.
 from __future__ import annotations
 
 import io
+import math
 import struct
 import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from imgrestore.tiff_tags import (BITS_PER_SAMPLE, EXIF_IFD, ICC_PROFILE, LONG, ORIENTATION, SAMPLES_PER_PIXEL, SHORT,
-                                  XMP, Directory, byte_order, byte_values, exif_block, exif_directory, first_value,
-                                  ifd_entries, undefined, with_tags)
+from imgrestore.tiff_tags import (BITS_PER_SAMPLE, EXIF_IFD, ICC_PROFILE, LONG, ORIENTATION, RATIONAL,
+                                  RESOLUTION_UNIT, SAMPLES_PER_PIXEL, SHORT, X_RESOLUTION, XMP, Y_RESOLUTION, Directory,
+                                  byte_order, byte_values, exif_block, exif_directory, first_rational, first_value,
+                                  fraction, ifd_entries, undefined, with_tags)
 from imgrestore.xmp import carried_xmp, stated_orientation
 
 _PIXEL_X_DIMENSION_TAG = 0xA002
@@ -106,6 +108,8 @@ class FileHeader:
     """Width × height as the header says; 0 when unknown."""
     tiff_orientation: int = 0
     """A TIFF's own Orientation tag (the one its decoders apply), 0 when absent or not a TIFF."""
+    dpi: tuple[float, float] | None = None
+    """The print resolution the file states, (x, y) pixels per inch of the stored pixels, or None."""
 
 
 def _frame_count(image: Any) -> int:
@@ -126,12 +130,13 @@ def read_header(data: bytes) -> FileHeader:
     try:
         with open_unlimited(data) as image:
             icc, exif, xmp = image.info.get("icc_profile") or None, image.info.get("exif"), image.info.get("xmp")
+            exif = exif.removeprefix(_EXIF_PREFIX) if isinstance(exif, bytes) else None
             frames, kind, mode = _frame_count(image), image.format or "", image.mode or ""
             pixels = image.size[0] * image.size[1]
             compression = str(image.info.get("compression") or "")
+            dpi = _stated_dpi(image, exif, data)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         return FileHeader(tiff_samples=samples, tiff_bits=bits, tiff_orientation=turn)
-    exif = exif.removeprefix(_EXIF_PREFIX) if isinstance(exif, bytes) else None
     # EXIF's orientation (a TIFF's own tag), else XMP's: read here, by namespace, for every format
     # alike (Pillow's getexif() falls back on XMP for some formats, and only under the prefix "tiff")
     orientation = (first_value(exif, ORIENTATION) if exif else turn) or (
@@ -145,7 +150,33 @@ def read_header(data: bytes) -> FileHeader:
     xmp = carried_xmp(xmp) if isinstance(xmp, bytes) else None
     metadata = ImageMetadata(icc_profile=icc, exif=exif, xmp=xmp)
     return FileHeader(orientation, metadata if metadata else None, frames, kind, mode, samples, compression, bits,
-                      pixels, turn)
+                      pixels, turn, dpi)
+
+
+def _stated_dpi(image: Any, exif: bytes | None, data: bytes) -> tuple[float, float] | None:
+    """The print resolution a file states, (x, y) pixels per inch: JPEG's JFIF density in inches
+    or centimetres, PNG's pHYs in metres, else the resolution tags of a TIFF or of the EXIF block
+    (inches unless ResolutionUnit says centimetres). None where it states none, or none usable.
+    Pillow's own `info["dpi"]` is not taken for TIFF and EXIF: it reads absent tags as 1 dpi,
+    and a JPEG whose EXIF lacks them as 72."""
+    kind = image.format
+    if (kind == "JPEG" and image.info.get("jfif_unit") in (1, 2)) or kind == "PNG":
+        dpi = image.info.get("dpi")
+        return _usable_dpi(dpi[0], dpi[1]) if isinstance(dpi, tuple) and len(dpi) == 2 else None
+    tags = data if kind == "TIFF" else exif
+    if not tags:
+        return None
+    per_inch = {2: 1.0, 3: 2.54}.get(first_value(tags, RESOLUTION_UNIT) or 2)  # inch (the default), cm
+    x, y = first_rational(tags, X_RESOLUTION), first_rational(tags, Y_RESOLUTION)
+    return None if per_inch is None or x is None or y is None else _usable_dpi(x * per_inch, y * per_inch)
+
+
+def _usable_dpi(x: object, y: object) -> tuple[float, float] | None:
+    try:
+        dpi = (float(x), float(y))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return dpi if all(math.isfinite(value) and value > 0 for value in dpi) else None
 
 
 def _tiff_layout(data: bytes) -> tuple[int, int, int]:
@@ -158,16 +189,21 @@ def _tiff_layout(data: bytes) -> tuple[int, int, int]:
 
 
 def embed_metadata(encoded: bytes, suffix: str, metadata: ImageMetadata | None, size: tuple[int, int],
-                   channels: int, alpha: bool) -> bytes:
+                   channels: int, alpha: bool, dpi: tuple[float, float] | None = None) -> bytes:
     """`encoded` (a JPEG, PNG, WebP or TIFF file of `size` = (height, width)) with `metadata`
-    written in; a BMP, or no metadata, comes back unchanged."""
+    written in, its EXIF resolution set to `dpi` where it states one; a BMP, or no metadata,
+    comes back unchanged."""
     if not metadata:
         return encoded
     icc = metadata.icc_profile if _profile_fits(metadata.icc_profile, channels) else None
     exif = None
     if metadata.exif:
         height, width = size
-        exif = _patched_exif(metadata.exif, {_PIXEL_X_DIMENSION_TAG: width, _PIXEL_Y_DIMENSION_TAG: height})
+        values: dict[int, float] = {_PIXEL_X_DIMENSION_TAG: width, _PIXEL_Y_DIMENSION_TAG: height}
+        per_unit = {2: 1.0, 3: 1 / 2.54}.get(first_value(metadata.exif, RESOLUTION_UNIT) or 2)  # inch, cm
+        if dpi is not None and per_unit is not None:
+            values.update({X_RESOLUTION: dpi[0] * per_unit, Y_RESOLUTION: dpi[1] * per_unit})
+        exif = _patched_exif(metadata.exif, values)
     xmp = carried_xmp(metadata.xmp, size) if metadata.xmp else None
     if not icc and not exif and not xmp:
         return encoded
@@ -198,9 +234,9 @@ def _profile_fits(profile: bytes | None, channels: int) -> bool:
 # --- EXIF (a TIFF structure): patch SHORT/LONG values in place ---------------------------------
 
 
-def _patched_exif(tiff: bytes, values: dict[int, int]) -> bytes | None:
+def _patched_exif(tiff: bytes, values: dict[int, float]) -> bytes | None:
     """`tiff` with the given tags of IFD0 or the Exif IFD set (where present and the value fits
-    their type); None when the structure is malformed."""
+    their type: SHORT, LONG or RATIONAL); None when the structure is malformed."""
     order = byte_order(tiff)
     if order is None:
         return None
@@ -216,9 +252,11 @@ def _patched_exif(tiff: bytes, values: dict[int, int]) -> bytes | None:
             if tag in values:
                 value = values[tag]
                 if kind == SHORT and value <= 0xFFFF:
-                    struct.pack_into(order + "H", patched, offset, value)
+                    struct.pack_into(order + "H", patched, offset, int(value))
                 elif kind == LONG:
-                    struct.pack_into(order + "I", patched, offset, value)
+                    struct.pack_into(order + "I", patched, offset, int(value))
+                elif kind == RATIONAL:
+                    struct.pack_into(order + "II", patched, offset, *fraction(value))
         return bytes(patched)
     except struct.error:
         return None

@@ -24,7 +24,9 @@ EXTRA_SAMPLES = 338
 UNASSOCIATED_ALPHA = 2
 EXIF_IFD, GPS_IFD = 34665, 34853
 BITS_PER_SAMPLE, ORIENTATION, SAMPLES_PER_PIXEL = 258, 274, 277
-BYTE, SHORT, LONG, UNDEFINED, IFD = 1, 3, 4, 7, 13
+BYTE, SHORT, LONG, RATIONAL, UNDEFINED, IFD = 1, 3, 4, 5, 7, 13
+X_RESOLUTION, Y_RESOLUTION, RESOLUTION_UNIT = 282, 283, 296
+"""Pixels per ResolutionUnit (RATIONAL) across and down; the unit (SHORT: 1 none, 2 inch, 3 cm)."""
 _UNIT_FORMATS = {1: "B", 2: "B", 3: "H", 4: "I", 5: "II", 6: "b", 7: "B", 8: "h", 9: "i", 10: "ii", 11: "f",
                  12: "d", 13: "I"}
 _OFFSET_LIMIT = 2**32
@@ -68,6 +70,21 @@ def byte_values(data: bytes) -> Field:
     return Field(BYTE, len(data), data, "<")
 
 
+def rational(value: float) -> Field:
+    return Field(RATIONAL, 1, struct.pack("<II", *fraction(value)), "<")
+
+
+def fraction(value: float) -> tuple[int, int]:
+    """A positive number as a TIFF RATIONAL's numerator and denominator (each 32-bit)."""
+    from fractions import Fraction
+
+    exact = Fraction(value).limit_denominator(10_000)
+    numerator, denominator = exact.numerator, exact.denominator
+    while numerator >= 2**32:
+        numerator, denominator = numerator // 2, max(1, denominator // 2)
+    return max(1, numerator), denominator
+
+
 def shorts(*values: int) -> Field:
     return Field(SHORT, len(values), struct.pack(f"<{len(values)}H", *values), "<")
 
@@ -92,14 +109,28 @@ def ifd_entries(tiff: bytes, order: str, ifd: int) -> Iterator[tuple[int, int, i
 def first_value(tiff: bytes, tag: int) -> int | None:
     """The first SHORT or LONG value of `tag` in a TIFF's first IFD; None when absent, or when the
     file is no classic TIFF or too damaged to read."""
+    value = _first_number(tiff, tag, (SHORT, LONG))
+    return None if value is None else int(value)
+
+
+def first_rational(tiff: bytes, tag: int) -> float | None:
+    """The first RATIONAL value of `tag` in a TIFF's first IFD, as a number; None when absent,
+    unreadable or with a zero denominator."""
+    return _first_number(tiff, tag, (RATIONAL,))
+
+
+def _first_number(tiff: bytes, tag: int, kinds: tuple[int, ...]) -> float | None:
     order = byte_order(tiff)
     if order is None:
         return None
     try:
         (ifd0,) = struct.unpack_from(order + "I", tiff, 4)
         for found, kind, _, offset in ifd_entries(tiff, order, ifd0):
-            if found == tag and kind in (SHORT, LONG):
-                return int(struct.unpack_from(order + _UNIT_FORMATS[kind], tiff, offset)[0])
+            if found == tag and kind in kinds:
+                if kind == RATIONAL:
+                    numerator, denominator = struct.unpack_from(order + "II", tiff, offset)
+                    return numerator / denominator if denominator else None
+                return struct.unpack_from(order + _UNIT_FORMATS[kind], tiff, offset)[0]
     except struct.error:
         return None
     return None

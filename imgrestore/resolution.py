@@ -1,0 +1,71 @@
+"""The print resolution (pixels per inch) an input states, kept in its output at the same print size.
+
+Why: a scan or a print file states its resolution (a 2400-dpi film scan, a 300-dpi print), and
+that is what gives it a physical size in a layout program or a print dialog. OpenCV's writers
+state none (JPEG, PNG) or 1 dpi (TIFF), so a restored scan would print the size of a wall. The
+output states the resolution that keeps the input's print size: the same dpi when the output has
+the input's size, four times it after a 4× upscale (as an editor's "resample, keep document
+size" does), and x and y swapped when the reader turned the picture a quarter.
+
+Written as JPEG's JFIF density (the APP0 segment OpenCV writes), PNG's pHYs chunk (pixels per
+metre) and TIFF's XResolution, YResolution and ResolutionUnit tags. WebP has no field for it (an
+EXIF block carried there states it, see `imgrestore.metadata`); BMP outputs carry pixels only.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from imgrestore.metadata import png_chunk
+from imgrestore.tiff_tags import RESOLUTION_UNIT, X_RESOLUTION, Y_RESOLUTION, Directory, rational, shorts, with_tags
+
+_INCH = 2  # ResolutionUnit: inches
+_METRES_PER_INCH = 0.0254
+_JFIF_APP0 = b"\xff\xe0"
+
+
+def print_size(dpi: tuple[float, float] | None, size: tuple[int, int], turned: bool) -> tuple[float, float] | None:
+    """(width, height) in inches of a picture stored at `size` = (height, width) with `dpi`, as
+    shown: `turned` when the reader turned it a quarter (EXIF orientations 5-8)."""
+    if dpi is None:
+        return None
+    height, width = size
+    stored = (width / dpi[0], height / dpi[1])
+    return (stored[1], stored[0]) if turned else stored
+
+
+def output_dpi(inches: tuple[float, float], size: tuple[int, int]) -> tuple[float, float]:
+    """(x, y) pixels per inch that give a picture of `size` = (height, width) that print size."""
+    height, width = size
+    return width / inches[0], height / inches[1]
+
+
+def with_resolution(encoded: bytes, suffix: str, dpi: tuple[float, float]) -> bytes:
+    """`encoded` (a file in the format of `suffix`) stating `dpi`; a format without a field for it
+    comes back unchanged."""
+    suffix = suffix.lower()
+    if suffix in (".jpg", ".jpeg"):
+        return _into_jfif(encoded, dpi)
+    if suffix == ".png":
+        return _into_png(encoded, dpi)
+    if suffix in (".tif", ".tiff"):
+        tags: Directory = {X_RESOLUTION: rational(dpi[0]), Y_RESOLUTION: rational(dpi[1]),
+                           RESOLUTION_UNIT: shorts(_INCH)}
+        return with_tags(encoded, tags)
+    return encoded
+
+
+def _into_jfif(jpeg: bytes, dpi: tuple[float, float]) -> bytes:
+    """The JFIF APP0 segment's units set to dots per inch and its densities to `dpi` (whole
+    numbers up to 65535, as the field holds). A JPEG without one comes back unchanged."""
+    if jpeg[2:4] != _JFIF_APP0 or jpeg[6:11] != b"JFIF\x00":
+        return jpeg
+    x, y = (min(65535, max(1, round(value))) for value in dpi)
+    return jpeg[:13] + struct.pack(">BHH", 1, x, y) + jpeg[18:]
+
+
+def _into_png(png: bytes, dpi: tuple[float, float]) -> bytes:
+    """A pHYs chunk (pixels per metre, unit 1 = metre) right after IHDR, as it must precede IDAT."""
+    after_header = 8 + 8 + 13 + 4
+    x, y = (round(value / _METRES_PER_INCH) for value in dpi)
+    return png[:after_header] + png_chunk(b"pHYs", struct.pack(">IIB", x, y, 1)) + png[after_header:]
