@@ -2,7 +2,8 @@
 
 Why: a scan or a print file states its resolution (a 2400-dpi film scan, a 300-dpi print), and
 that is what gives it a physical size in a layout program or a print dialog. OpenCV's writers
-state none (JPEG, PNG) or 1 dpi (TIFF), so a restored scan would print the size of a wall. The
+state none, which viewers take for 72 or 96 dpi (and Pillow, in a TIFF, for 1), so a restored
+scan would print many times too large. The
 output states the resolution that keeps the input's print size: the same dpi when the output has
 the input's size, four times it after a 4× upscale (as an editor's "resample, keep document
 size" does), and x and y swapped when the reader turned the picture a quarter.
@@ -67,5 +68,5 @@ def _into_jfif(jpeg: bytes, dpi: tuple[float, float]) -> bytes:
 def _into_png(png: bytes, dpi: tuple[float, float]) -> bytes:
     """A pHYs chunk (pixels per metre, unit 1 = metre) right after IHDR, as it must precede IDAT."""
     after_header = 8 + 8 + 13 + 4
-    x, y = (round(value / _METRES_PER_INCH) for value in dpi)
+    x, y = (min(2**32 - 1, max(1, round(value / _METRES_PER_INCH))) for value in dpi)  # the field's range
     return png[:after_header] + png_chunk(b"pHYs", struct.pack(">IIB", x, y, 1)) + png[after_header:]
