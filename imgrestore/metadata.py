@@ -30,7 +30,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from imgrestore.png_text import text_chunks
+from imgrestore.png_chunks import carried_chunks
 from imgrestore.tiff_tags import (BITS_PER_SAMPLE, EXIF_IFD, ICC_PROFILE, LONG, ORIENTATION, RATIONAL,
                                   RESOLUTION_UNIT, SAMPLES_PER_PIXEL, SHORT, X_RESOLUTION, XMP, Y_RESOLUTION, Directory,
                                   byte_order, byte_values, exif_block, exif_directory, first_rational, first_value,
@@ -51,15 +51,15 @@ class ImageMetadata:
     """icc_profile: the embedded ICC profile. exif: the EXIF block as a TIFF structure (starting
     b"II*\\0" or b"MM\\0*"), with Orientation already 1. xmp: the XMP packet (UTF-8), with
     Orientation already 1 and no declarations of data appended to the input (imgrestore.xmp).
-    png_text: a PNG input's text chunks, whole, for a PNG output (imgrestore.png_text)."""
+    png_chunks: a PNG input's text and colour chunks, whole, for a PNG output (imgrestore.png_chunks)."""
 
     icc_profile: bytes | None = None
     exif: bytes | None = None
     xmp: bytes | None = None
-    png_text: tuple[bytes, ...] = ()
+    png_chunks: tuple[bytes, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.icc_profile or self.exif or self.xmp or self.png_text)
+        return bool(self.icc_profile or self.exif or self.xmp or self.png_chunks)
 
 
 _HEADER_FORMATS = ("PNG", "JPEG", "TIFF", "WEBP", "BMP")
@@ -151,7 +151,7 @@ def read_header(data: bytes) -> FileHeader:
     else:
         exif = None
     xmp = carried_xmp(xmp) if isinstance(xmp, bytes) else None
-    metadata = ImageMetadata(icc_profile=icc, exif=exif, xmp=xmp, png_text=text_chunks(data) if kind == "PNG" else ())
+    metadata = ImageMetadata(icc_profile=icc, exif=exif, xmp=xmp, png_chunks=carried_chunks(data) if kind == "PNG" else ())
     return FileHeader(orientation, metadata if metadata else None, frames, kind, mode, samples, compression, bits,
                       pixels, turn, dpi)
 
@@ -208,13 +208,13 @@ def embed_metadata(encoded: bytes, suffix: str, metadata: ImageMetadata | None, 
             values.update({X_RESOLUTION: dpi[0] * per_unit, Y_RESOLUTION: dpi[1] * per_unit})
         exif = _patched_exif(metadata.exif, values)
     xmp = carried_xmp(metadata.xmp, size) if metadata.xmp else None
-    if not icc and not exif and not xmp and not metadata.png_text:
+    if not icc and not exif and not xmp and not metadata.png_chunks:
         return encoded
     suffix = suffix.lower()
     if suffix in (".jpg", ".jpeg"):
         return _into_jpeg(encoded, icc, exif, xmp)
     if suffix == ".png":
-        return _into_png(encoded, icc, exif, xmp, metadata.png_text)
+        return _into_png(encoded, icc, exif, xmp, metadata.png_chunks)
     if suffix == ".webp":
         return _into_webp(encoded, icc, exif, xmp, size, alpha)
     if suffix in (".tif", ".tiff"):
@@ -292,9 +292,10 @@ def _jpeg_segment(marker: int, payload: bytes) -> bytes:
     return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
 
 
-def _into_png(png: bytes, icc: bytes | None, exif: bytes | None, xmp: bytes | None, text: tuple[bytes, ...]) -> bytes:
-    """iCCP, eXIf, the XMP iTXt and the input's other text chunks right after IHDR (all must, or
-    should, precede the image data)."""
+def _into_png(png: bytes, icc: bytes | None, exif: bytes | None, xmp: bytes | None,
+              carried: tuple[bytes, ...]) -> bytes:
+    """iCCP, eXIf, the XMP iTXt and the input's other carried chunks right after IHDR (all must,
+    or should, precede the image data)."""
     after_header = 8 + 8 + 13 + 4
     chunks = b""
     if icc:
@@ -303,7 +304,7 @@ def _into_png(png: bytes, icc: bytes | None, exif: bytes | None, xmp: bytes | No
         chunks += png_chunk(b"eXIf", exif)
     if xmp:  # keyword, no compression (flag, method), no language tag, no translated keyword
         chunks += png_chunk(b"iTXt", _PNG_XMP_KEYWORD + b"\x00\x00\x00\x00\x00" + xmp)
-    chunks += b"".join(text)
+    chunks += b"".join(carried)
     return png[:after_header] + chunks + png[after_header:]
 
 

@@ -1,5 +1,6 @@
-"""A PNG's text chunks (a generator's prompt and settings, title, author) reach a PNG output byte
-for byte, but ImageMagick's hex copies of EXIF are left out, and --strip-metadata writes none."""
+"""A PNG's text chunks (a generator's prompt and settings, title, author) and colour chunks (gAMA,
+cHRM) reach a PNG output byte for byte, but ImageMagick's hex copies of EXIF and the chunks about
+the stored samples are left out, and --strip-metadata writes none."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from click.testing import CliRunner
 from PIL import Image, PngImagePlugin
 
 from imgrestore.cli import cli
-from imgrestore.png_text import text_chunks
+from imgrestore.metadata import png_chunk
+from imgrestore.png_chunks import carried_chunks
 
 SETTINGS = "a lighthouse at dusk\nSteps: 30, Sampler: Euler a, CFG scale: 7, Seed: 1234, Size: 80x60"
 
@@ -39,7 +41,7 @@ def test_upscale_keeps_a_generators_settings_and_the_text_byte_for_byte(tmp_path
     assert text["parameters"] == SETTINGS and text["Title"] == "Phare"
     assert text["Description"] == "Der Leuchtturm bei Dämmerung"
     assert "Raw profile type exif" not in text
-    assert text_chunks((tmp_path / "big.png").read_bytes()) == text_chunks((tmp_path / "gen.png").read_bytes())
+    assert carried_chunks((tmp_path / "big.png").read_bytes()) == carried_chunks((tmp_path / "gen.png").read_bytes())
 
 
 def test_strip_metadata_and_other_formats_write_no_png_text(tmp_path: Path, astronaut: np.ndarray) -> None:
@@ -58,4 +60,19 @@ def test_a_damaged_chunk_list_gives_the_text_before_the_damage() -> None:
 
     good = chunk(b"tEXt", b"Author\x00me")
     data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", b"\x00" * 13) + good + b"\x00\x00\xff\xfftEXt" + b"x" * 20
-    assert text_chunks(data) == (good,)
+    assert carried_chunks(data) == (good,)
+
+
+def test_a_linear_light_png_keeps_its_gamma_and_chromaticities(tmp_path: Path, astronaut: np.ndarray) -> None:
+    """gAMA 1.0 (linear light) and cHRM: without them the output would be shown as sRGB."""
+    Image.fromarray(astronaut[:60, :80]).save(tmp_path / "plain.png")
+    data = (tmp_path / "plain.png").read_bytes()
+    colour = png_chunk(b"gAMA", (100000).to_bytes(4, "big")) + png_chunk(b"cHRM", bytes(range(32)))
+    sample_bits = png_chunk(b"sBIT", b"\x05\x05\x05")  # about the stored samples, which the output replaces
+    (tmp_path / "linear.png").write_bytes(data[:33] + colour + sample_bits + data[33:])
+    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "linear.png"), str(tmp_path / "out.png"), "--sigma", "5"])
+    assert result.exit_code == 0, result.output
+    written = (tmp_path / "out.png").read_bytes()
+    assert colour in written and b"sBIT" not in written
+    with Image.open(tmp_path / "out.png") as image:
+        assert image.info["gamma"] == 1.0
