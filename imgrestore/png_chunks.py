@@ -12,8 +12,9 @@ The chunks are copied byte for byte (their CRCs stay valid), wherever the input 
 the output's header. Left out: XMP (keyword XML:com.adobe.xmp, carried on its own by
 imgrestore.xmp, with what became false fixed), ImageMagick's "Raw profile type ..." chunks,
 hex copies of EXIF, XMP or IPTC whose orientation and size would now be false, and the chunks
-that describe the stored samples rather than the picture (sBIT, bKGD, tIME, pHYs: the output's
-own samples, time and resolution are its own, see imgrestore.resolution).
+tied to how or when the input was stored (sBIT: its significant bits; bKGD: a background that
+may name a palette entry; tIME: when it was last modified). pHYs is written afresh by
+imgrestore.resolution, for the output's size.
 """
 
 from __future__ import annotations
