@@ -113,7 +113,7 @@ def _inference_command(spec: TaskSpec) -> click.Command:
                      default=None, help="Output format for a folder run [default: the input's]."),
         _quality_option(),
         click.Option(["--strip-metadata"], is_flag=True,
-                     help="Write no colour profile (nor PNG gAMA/cHRM), EXIF, XMP or PNG text [default: the "
+                     help="Write no colour profile (nor PNG gAMA/cHRM), EXIF, XMP, IPTC or PNG text [default: the "
                      "input's are kept in JPEG, PNG, WebP and TIFF outputs, with orientation set upright and the "
                      "pixel size updated]."),
         click.Option(["--workers"], type=click.IntRange(1), default=2, show_default=True,

@@ -1,10 +1,11 @@
-"""The colour profile, EXIF block, XMP packet and PNG text of an input file, carried to its output.
+"""The colour profile, EXIF block, XMP packet, IPTC-IIM and PNG text of an input, carried to its output.
 
 Why: a photographer's camera and phone files carry an ICC profile (Display P3, Adobe RGB) and
 EXIF (camera, lens, date, GPS). Dropping the profile makes every viewer read the pixels as sRGB,
 which visibly shifts wide-gamut colours; dropping EXIF loses the record of the shot, and dropping
-XMP the ratings, keywords and captions of a photo library (imgrestore.xmp). So all three are kept
-by default (`--strip-metadata` drops them, e.g. for data sets shared without GPS tags).
+XMP or IPTC the ratings, keywords, captions and credits of a photo library or a news desk
+(imgrestore.xmp, imgrestore.iptc). So all are kept by default (`--strip-metadata` drops them,
+e.g. for data sets shared without GPS tags).
 
 What is written: the ICC profile unchanged when its colour space still matches the output (an RGB
 profile is not put on a gray image), and the EXIF block byte for byte except three values patched
@@ -30,8 +31,9 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
+from imgrestore.iptc import iptc_of, photoshop_segment
 from imgrestore.png_chunks import carried_chunks
-from imgrestore.tiff_tags import (BITS_PER_SAMPLE, EXIF_IFD, ICC_PROFILE, LONG, ORIENTATION, RATIONAL,
+from imgrestore.tiff_tags import (BITS_PER_SAMPLE, EXIF_IFD, ICC_PROFILE, IPTC_NAA, LONG, ORIENTATION, RATIONAL,
                                   RESOLUTION_UNIT, SAMPLES_PER_PIXEL, SHORT, X_RESOLUTION, XMP, Y_RESOLUTION, Directory,
                                   byte_order, byte_values, exif_block, exif_directory, first_rational, first_value,
                                   fraction, ifd_entries, undefined, with_tags)
@@ -51,15 +53,17 @@ class ImageMetadata:
     """icc_profile: the embedded ICC profile. exif: the EXIF block as a TIFF structure (starting
     b"II*\\0" or b"MM\\0*"), with Orientation already 1. xmp: the XMP packet (UTF-8), with
     Orientation already 1 and no declarations of data appended to the input (imgrestore.xmp).
-    png_chunks: a PNG input's text and colour chunks, whole, for a PNG output (imgrestore.png_chunks)."""
+    png_chunks: a PNG input's text and colour chunks, whole, for a PNG output (imgrestore.png_chunks).
+    iptc: a JPEG or TIFF input's IPTC-IIM stream, for a JPEG or TIFF output (imgrestore.iptc)."""
 
     icc_profile: bytes | None = None
     exif: bytes | None = None
     xmp: bytes | None = None
     png_chunks: tuple[bytes, ...] = ()
+    iptc: bytes | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.icc_profile or self.exif or self.xmp or self.png_chunks)
+        return bool(self.icc_profile or self.exif or self.xmp or self.png_chunks or self.iptc)
 
 
 _HEADER_FORMATS = ("PNG", "JPEG", "TIFF", "WEBP", "BMP")
@@ -138,6 +142,7 @@ def read_header(data: bytes) -> FileHeader:
             pixels = image.size[0] * image.size[1]
             compression = str(image.info.get("compression") or "")
             dpi = _stated_dpi(image, exif, data)
+            iptc = iptc_of(image.info.get("photoshop"), data if image.format == "TIFF" else None)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         return FileHeader(tiff_samples=samples, tiff_bits=bits, tiff_orientation=turn)
     # EXIF's orientation (a TIFF's own tag), else XMP's: read here, by namespace, for every format
@@ -151,7 +156,8 @@ def read_header(data: bytes) -> FileHeader:
     else:
         exif = None
     xmp = carried_xmp(xmp) if isinstance(xmp, bytes) else None
-    metadata = ImageMetadata(icc_profile=icc, exif=exif, xmp=xmp, png_chunks=carried_chunks(data) if kind == "PNG" else ())
+    png_chunks = carried_chunks(data) if kind == "PNG" else ()
+    metadata = ImageMetadata(icc_profile=icc, exif=exif, xmp=xmp, png_chunks=png_chunks, iptc=iptc)
     return FileHeader(orientation, metadata if metadata else None, frames, kind, mode, samples, compression, bits,
                       pixels, turn, dpi)
 
@@ -208,11 +214,11 @@ def embed_metadata(encoded: bytes, suffix: str, metadata: ImageMetadata | None, 
             values.update({X_RESOLUTION: dpi[0] * per_unit, Y_RESOLUTION: dpi[1] * per_unit})
         exif = _patched_exif(metadata.exif, values)
     xmp = carried_xmp(metadata.xmp, size) if metadata.xmp else None
-    if not icc and not exif and not xmp and not metadata.png_chunks:
+    if not icc and not exif and not xmp and not metadata.png_chunks and not metadata.iptc:
         return encoded
     suffix = suffix.lower()
     if suffix in (".jpg", ".jpeg"):
-        return _into_jpeg(encoded, icc, exif, xmp)
+        return _into_jpeg(encoded, icc, exif, xmp, metadata.iptc)
     if suffix == ".png":
         return _into_png(encoded, icc, exif, xmp, metadata.png_chunks)
     if suffix == ".webp":
@@ -223,6 +229,8 @@ def embed_metadata(encoded: bytes, suffix: str, metadata: ImageMetadata | None, 
             tags[ICC_PROFILE] = undefined(icc)
         if xmp:
             tags[XMP] = byte_values(xmp)
+        if metadata.iptc:
+            tags[IPTC_NAA] = undefined(metadata.iptc)
         return with_tags(encoded, tags)
     return encoded
 
@@ -268,9 +276,10 @@ def _patched_exif(tiff: bytes, values: dict[int, float]) -> bytes | None:
 # --- containers --------------------------------------------------------------------------------
 
 
-def _into_jpeg(jpeg: bytes, icc: bytes | None, exif: bytes | None, xmp: bytes | None) -> bytes:
-    """APP1 (Exif), APP1 (XMP) then APP2 (ICC_PROFILE, split into numbered pieces) after SOI and
-    any APP0. An XMP packet over one segment is left out (JPEG's extended XMP is not written)."""
+def _into_jpeg(jpeg: bytes, icc: bytes | None, exif: bytes | None, xmp: bytes | None, iptc: bytes | None) -> bytes:
+    """APP1 (Exif), APP1 (XMP), APP2 (ICC_PROFILE, split into numbered pieces) then APP13 (IPTC)
+    after SOI and any APP0. An XMP packet or IIM stream over one segment is left out (JPEG's
+    extended XMP is not written)."""
     position = 2
     if jpeg[2:4] == b"\xff\xe0":
         (length,) = struct.unpack_from(">H", jpeg, 4)
@@ -285,6 +294,8 @@ def _into_jpeg(jpeg: bytes, icc: bytes | None, exif: bytes | None, xmp: bytes | 
         if len(pieces) <= 255:
             for number, piece in enumerate(pieces, 1):
                 segments += _jpeg_segment(0xE2, b"ICC_PROFILE\x00" + bytes([number, len(pieces)]) + piece)
+    if iptc and len(photoshop_segment(iptc)) <= _SEGMENT_MAX:
+        segments += _jpeg_segment(0xED, photoshop_segment(iptc))
     return jpeg[:position] + segments + jpeg[position:]
 
 

@@ -19,6 +19,8 @@ ICC_PROFILE = 34675
 """InterColorProfile: the embedded ICC profile (type UNDEFINED)."""
 XMP = 700
 """XMLPacket: the XMP packet (type BYTE, as the XMP specification asks)."""
+IPTC_NAA = 33723
+"""The IPTC-IIM stream (type UNDEFINED or LONG: its bytes in stream order either way)."""
 EXTRA_SAMPLES = 338
 """What each sample beyond the colour ones holds (SHORT; 2 = unassociated alpha)."""
 UNASSOCIATED_ALPHA = 2
@@ -111,6 +113,23 @@ def first_value(tiff: bytes, tag: int) -> int | None:
     file is no classic TIFF or too damaged to read."""
     value = _first_number(tiff, tag, (SHORT, LONG))
     return None if value is None else int(value)
+
+
+def raw_value(tiff: bytes, tag: int) -> bytes | None:
+    """The stored bytes of `tag`'s value in a TIFF's first IFD, whatever its type; None when
+    absent, unreadable or running past the end."""
+    order = byte_order(tiff)
+    if order is None:
+        return None
+    try:
+        (ifd0,) = struct.unpack_from(order + "I", tiff, 4)
+        for found, kind, count, offset in ifd_entries(tiff, order, ifd0):
+            if found == tag and kind in _UNIT_FORMATS:
+                size = struct.calcsize(_UNIT_FORMATS[kind]) * count
+                return tiff[offset:offset + size] if offset + size <= len(tiff) else None
+    except struct.error:
+        return None
+    return None
 
 
 def first_rational(tiff: bytes, tag: int) -> float | None:
