@@ -111,13 +111,32 @@ def ifd_entries(tiff: bytes, order: str, ifd: int) -> Iterator[tuple[int, int, i
 def first_value(tiff: bytes, tag: int) -> int | None:
     """The first SHORT or LONG value of `tag` in a TIFF's first IFD; None when absent, or when the
     file is no classic TIFF or too damaged to read."""
-    value = _first_number(tiff, tag, (SHORT, LONG))
-    return None if value is None else int(value)
+    field = _first_field(tiff, tag)
+    if field is None or field.kind not in (SHORT, LONG) or not field.count:
+        return None
+    return int(struct.unpack_from(field.order + _UNIT_FORMATS[field.kind], field.data)[0])
+
+
+def first_rational(tiff: bytes, tag: int) -> float | None:
+    """The first RATIONAL value of `tag` in a TIFF's first IFD, as a number; None when absent,
+    unreadable or with a zero denominator."""
+    field = _first_field(tiff, tag)
+    if field is None or field.kind != RATIONAL or not field.count:
+        return None
+    numerator, denominator = struct.unpack_from(field.order + "II", field.data)
+    return numerator / denominator if denominator else None
 
 
 def raw_value(tiff: bytes, tag: int) -> bytes | None:
     """The stored bytes of `tag`'s value in a TIFF's first IFD, whatever its type; None when
     absent, unreadable or running past the end."""
+    field = _first_field(tiff, tag)
+    return None if field is None else field.data
+
+
+def _first_field(tiff: bytes, tag: int) -> Field | None:
+    """`tag`'s entry in a TIFF's first IFD with its value's bytes; None when absent, of a type
+    this reader does not know, or when the file is no classic TIFF or too damaged to read."""
     order = byte_order(tiff)
     if order is None:
         return None
@@ -126,22 +145,10 @@ def raw_value(tiff: bytes, tag: int) -> bytes | None:
         for found, kind, count, offset in ifd_entries(tiff, order, ifd0):
             if found == tag and kind in _UNIT_FORMATS:
                 size = struct.calcsize(_UNIT_FORMATS[kind]) * count
-                return tiff[offset:offset + size] if offset + size <= len(tiff) else None
+                return Field(kind, count, tiff[offset:offset + size], order) if offset + size <= len(tiff) else None
     except struct.error:
         return None
     return None
-
-
-def first_rational(tiff: bytes, tag: int) -> float | None:
-    """The first RATIONAL value of `tag` in a TIFF's first IFD, as a number; None when absent,
-    unreadable or with a zero denominator."""
-    return _first_number(tiff, tag, (RATIONAL,))
-
-
-def _first_number(tiff: bytes, tag: int, kinds: tuple[int, ...]) -> float | None:
-    order = byte_order(tiff)
-    if order is None:
-        return None
     try:
         (ifd0,) = struct.unpack_from(order + "I", tiff, 4)
         for found, kind, _, offset in ifd_entries(tiff, order, ifd0):
