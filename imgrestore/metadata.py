@@ -13,11 +13,11 @@ in place: Orientation becomes 1 (the reader already turned the pixels upright, a
 must not turn them again) and PixelXDimension/PixelYDimension become the output's size. Patching
 in place, rather than re-serialising with Pillow, keeps maker notes and tags Pillow does not know.
 
-Written into JPEG (APP1/APP2 segments), PNG (iCCP/eXIf/iTXt chunks) and WebP (ICCP/EXIF/XMP
-chunks of the extended format) and TIFF (tag 34675 for the profile, 700 for XMP; EXIF's
-descriptive tags, Make, Model, date, artist, copyright, join the file's first IFD with its Exif
-and GPS sub-IFDs, rewritten to the file's byte order, less the maker note, whose private offsets
-point into the file it came from).
+Written into JPEG (APP1/APP2/APP13 segments), PNG (iCCP/eXIf/iTXt and the carried text and
+colour chunks) and WebP (ICCP/EXIF/XMP chunks of the extended format) and TIFF (tag 34675 for the
+profile, 700 for XMP, 33723 for IPTC; EXIF's descriptive tags, Make, Model, date, artist,
+copyright, join the file's first IFD with its Exif and GPS sub-IFDs, rewritten to the file's byte
+order, less the maker note, whose private offsets point into the file it came from).
 A TIFF input's EXIF is those same tags of its own first IFD. BMP outputs get pixels only. A
 malformed block is dropped, never fatal.
 """
