@@ -75,3 +75,10 @@ def test_exif_resolution_in_centimetres_is_read_and_kept_in_its_unit(tmp_path: P
     with Image.open(tmp_path / "out.jpg") as image:
         written = image.getexif()
     assert (float(written[282]), written[296]) == (pytest.approx(236.22, rel=1e-4), 3)
+
+
+def test_strip_metadata_keeps_the_resolution(tmp_path: Path, astronaut: np.ndarray) -> None:
+    """The resolution is how the picture is to be printed, not who took it where."""
+    Image.fromarray(astronaut[:60, :80]).save(tmp_path / "scan.png", dpi=(300, 300))
+    _run("denoise", str(tmp_path / "scan.png"), str(tmp_path / "out.png"), "--sigma", "5", "--strip-metadata")
+    assert _dpi(tmp_path / "out.png") == pytest.approx((300, 300), rel=1e-3)
