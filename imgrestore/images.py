@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import io
-import os
 import struct
 import zlib
 from dataclasses import dataclass, replace
@@ -26,7 +25,8 @@ import numpy as np
 
 from imgrestore.atomic_files import write_atomic
 from imgrestore.jpeg import DamagedJPEG, chroma_subsampling, decode_jpeg, pixel_limit
-from imgrestore.metadata import FileHeader, ImageMetadata, embed_metadata, open_unlimited, png_chunk, read_header
+from imgrestore.metadata import FileHeader, ImageMetadata, embed_metadata, open_unlimited, read_header
+from imgrestore.png_chunks import PNG_SIGNATURE, chunk_spans, png_chunk
 from imgrestore.resolution import output_dpi, print_size, with_resolution
 from imgrestore.tiff_tags import EXTRA_SAMPLES, UNASSOCIATED_ALPHA, shorts, with_tags
 
@@ -227,7 +227,7 @@ def _check_complete(data: bytes) -> None:
     tools pad with zeros), and an end marker inside the EXIF thumbnail is no end of the image."""
     if data[:3] == b"\xff\xd8\xff" and not _jpeg_reaches_end(data):
         raise ImageReadError("truncated JPEG (no end-of-image marker)")
-    if data[:8] == b"\x89PNG\r\n\x1a\n" and not _png_reaches_end(data):
+    if data[:8] == PNG_SIGNATURE and not _png_reaches_end(data):
         raise ImageReadError("truncated PNG (no IEND chunk)")
 
 
@@ -271,30 +271,21 @@ def _png_gray_transparent_key(data: bytes) -> int | None:
     """The gray level a gray PNG (colour type 0) marks transparent with a tRNS chunk (what
     optipng and Pillow write for gray with binary transparency), on the decoded 8- or 16-bit
     scale; None for any other PNG."""
-    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR" or data[25] != 0:
+    if data[:8] != PNG_SIGNATURE or data[12:16] != b"IHDR" or data[25] != 0:
         return None
-    depth, position = data[24], 8
-    while position + 8 <= len(data):
-        length = int.from_bytes(data[position : position + 4], "big")
-        kind = data[position + 4 : position + 8]
-        if kind == b"tRNS" and length >= 2:
-            key = int.from_bytes(data[position + 8 : position + 10], "big")
+    depth = data[24]
+    for kind, start, end in chunk_spans(data):
+        if kind == b"tRNS" and end - start >= 14:  # a body of 2 bytes or more
+            key = int.from_bytes(data[start + 8:start + 10], "big")
             return key * 255 // ((1 << depth) - 1) if depth < 8 else key  # low depths decode to 8 bits
         if kind in (b"IDAT", b"IEND"):
             return None
-        position += 12 + length
     return None
 
 
 def _png_reaches_end(data: bytes) -> bool:
-    """Whether the PNG's chunks, each skipped by its length, lead to IEND."""
-    position, size = 8, len(data)
-    while position + 8 <= size:
-        length = int.from_bytes(data[position : position + 4], "big")
-        if data[position + 4 : position + 8] == b"IEND":
-            return position + 12 + length <= size  # with its checksum
-        position += 12 + length
-    return False
+    """Whether the PNG's chunks, each skipped by its length, lead to a whole IEND."""
+    return any(kind == b"IEND" for kind, _, _ in chunk_spans(data))
 
 
 @functools.cache
@@ -369,7 +360,7 @@ def _tiff_with_pillow(data: bytes) -> np.ndarray:
 
 def _is_png_gray_alpha(data: bytes) -> bool:
     # IHDR is the first chunk; its colour type byte sits at offset 25 (4 = grey + alpha).
-    return data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 25 and data[25] == 4
+    return data[:8] == PNG_SIGNATURE and len(data) > 25 and data[25] == 4
 
 
 def _split_channels(decoded: np.ndarray, gray_alpha: bool) -> Picture:
@@ -482,7 +473,7 @@ def _encode_gray_alpha_png(gray: np.ndarray, alpha: np.ndarray) -> bytes:
     pixels = np.dstack([gray, alpha]).astype(">u2" if depth == 16 else np.uint8)
     rows = np.concatenate([np.zeros((height, 1), np.uint8), pixels.reshape(height, -1).view(np.uint8)], axis=1)
     header = struct.pack(">IIBBBBB", width, height, depth, 4, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header)
+    return (PNG_SIGNATURE + png_chunk(b"IHDR", header)
             + png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)) + png_chunk(b"IEND", b""))
 
 

@@ -25,18 +25,18 @@ malformed block is dropped, never fatal.
 from __future__ import annotations
 
 import io
-import math
 import struct
 import zlib
 from dataclasses import dataclass
 from typing import Any
 
 from imgrestore.iptc import iptc_of, photoshop_segment
-from imgrestore.png_chunks import carried_chunks
+from imgrestore.png_chunks import after_header, carried_chunks, png_chunk
+from imgrestore.resolution import per_inch, stated_dpi
 from imgrestore.tiff_tags import (BITS_PER_SAMPLE, EXIF_IFD, ICC_PROFILE, IPTC_NAA, LONG, ORIENTATION, RATIONAL,
-                                  RESOLUTION_UNIT, SAMPLES_PER_PIXEL, SHORT, X_RESOLUTION, XMP, Y_RESOLUTION, Directory,
-                                  byte_order, byte_values, exif_block, exif_directory, first_rational, first_value,
-                                  fraction, ifd_entries, undefined, with_tags)
+                                  SAMPLES_PER_PIXEL, SHORT, X_RESOLUTION, XMP, Y_RESOLUTION, Directory, byte_order,
+                                  byte_values, exif_block, exif_directory, first_value, fraction, ifd_entries,
+                                  undefined, with_tags)
 from imgrestore.xmp import carried_xmp, stated_orientation
 
 _PIXEL_X_DIMENSION_TAG = 0xA002
@@ -141,7 +141,7 @@ def read_header(data: bytes) -> FileHeader:
             frames, kind, mode = _frame_count(image), image.format or "", image.mode or ""
             pixels = image.size[0] * image.size[1]
             compression = str(image.info.get("compression") or "")
-            dpi = _stated_dpi(image, exif, data)
+            dpi = stated_dpi(image, exif, data)
             iptc = iptc_of(image.info.get("photoshop"), data if image.format == "TIFF" else None)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         return FileHeader(tiff_samples=samples, tiff_bits=bits, tiff_orientation=turn)
@@ -160,32 +160,6 @@ def read_header(data: bytes) -> FileHeader:
     metadata = ImageMetadata(icc_profile=icc, exif=exif, xmp=xmp, png_chunks=png_chunks, iptc=iptc)
     return FileHeader(orientation, metadata if metadata else None, frames, kind, mode, samples, compression, bits,
                       pixels, turn, dpi)
-
-
-def _stated_dpi(image: Any, exif: bytes | None, data: bytes) -> tuple[float, float] | None:
-    """The print resolution a file states, (x, y) pixels per inch: JPEG's JFIF density in inches
-    or centimetres, PNG's pHYs in metres, else the resolution tags of a TIFF or of the EXIF block
-    (inches unless ResolutionUnit says centimetres). None where it states none, or none usable.
-    Pillow's own `info["dpi"]` is not taken for TIFF and EXIF: it reads absent tags as 1 dpi,
-    and a JPEG whose EXIF lacks them as 72."""
-    kind = image.format
-    if (kind == "JPEG" and image.info.get("jfif_unit") in (1, 2)) or kind == "PNG":
-        dpi = image.info.get("dpi")
-        return _usable_dpi(dpi[0], dpi[1]) if isinstance(dpi, tuple) and len(dpi) == 2 else None
-    tags = data if kind == "TIFF" else exif
-    if not tags:
-        return None
-    per_inch = {2: 1.0, 3: 2.54}.get(first_value(tags, RESOLUTION_UNIT) or 2)  # inch (the default), cm
-    x, y = first_rational(tags, X_RESOLUTION), first_rational(tags, Y_RESOLUTION)
-    return None if per_inch is None or x is None or y is None else _usable_dpi(x * per_inch, y * per_inch)
-
-
-def _usable_dpi(x: object, y: object) -> tuple[float, float] | None:
-    try:
-        dpi = (float(x), float(y))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return dpi if all(math.isfinite(value) and value > 0 for value in dpi) else None
 
 
 def _tiff_layout(data: bytes) -> tuple[int, int, int]:
@@ -209,9 +183,9 @@ def embed_metadata(encoded: bytes, suffix: str, metadata: ImageMetadata | None, 
     if metadata.exif:
         height, width = size
         values: dict[int, float] = {_PIXEL_X_DIMENSION_TAG: width, _PIXEL_Y_DIMENSION_TAG: height}
-        per_unit = {2: 1.0, 3: 1 / 2.54}.get(first_value(metadata.exif, RESOLUTION_UNIT) or 2)  # inch, cm
-        if dpi is not None and per_unit is not None:
-            values.update({X_RESOLUTION: dpi[0] * per_unit, Y_RESOLUTION: dpi[1] * per_unit})
+        factor = per_inch(metadata.exif)  # the block keeps its own unit
+        if dpi is not None and factor is not None:
+            values.update({X_RESOLUTION: dpi[0] / factor, Y_RESOLUTION: dpi[1] / factor})
         exif = _patched_exif(metadata.exif, values)
     xmp = carried_xmp(metadata.xmp, size) if metadata.xmp else None
     if not icc and not exif and not xmp and not metadata.png_chunks and not metadata.iptc:
@@ -307,7 +281,6 @@ def _into_png(png: bytes, icc: bytes | None, exif: bytes | None, xmp: bytes | No
               carried: tuple[bytes, ...]) -> bytes:
     """iCCP, eXIf, the XMP iTXt and the input's other carried chunks right after IHDR (all must,
     or should, precede the image data)."""
-    after_header = 8 + 8 + 13 + 4
     chunks = b""
     if icc:
         chunks += png_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc))
@@ -316,12 +289,7 @@ def _into_png(png: bytes, icc: bytes | None, exif: bytes | None, xmp: bytes | No
     if xmp:  # keyword, no compression (flag, method), no language tag, no translated keyword
         chunks += png_chunk(b"iTXt", _PNG_XMP_KEYWORD + b"\x00\x00\x00\x00\x00" + xmp)
     chunks += b"".join(carried)
-    return png[:after_header] + chunks + png[after_header:]
-
-
-def png_chunk(kind: bytes, body: bytes) -> bytes:
-    """One PNG chunk: length, type, body, CRC of type and body."""
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    return after_header(png, chunks)
 
 
 def _into_webp(webp: bytes, icc: bytes | None, exif: bytes | None, xmp: bytes | None, size: tuple[int, int],

@@ -144,22 +144,16 @@ def _first_field(tiff: bytes, tag: int) -> Field | None:
         (ifd0,) = struct.unpack_from(order + "I", tiff, 4)
         for found, kind, count, offset in ifd_entries(tiff, order, ifd0):
             if found == tag and kind in _UNIT_FORMATS:
-                size = struct.calcsize(_UNIT_FORMATS[kind]) * count
-                return Field(kind, count, tiff[offset:offset + size], order) if offset + size <= len(tiff) else None
+                return _stored(tiff, order, kind, count, offset)
     except struct.error:
         return None
     return None
-    try:
-        (ifd0,) = struct.unpack_from(order + "I", tiff, 4)
-        for found, kind, _, offset in ifd_entries(tiff, order, ifd0):
-            if found == tag and kind in kinds:
-                if kind == RATIONAL:
-                    numerator, denominator = struct.unpack_from(order + "II", tiff, offset)
-                    return numerator / denominator if denominator else None
-                return struct.unpack_from(order + _UNIT_FORMATS[kind], tiff, offset)[0]
-    except struct.error:
-        return None
-    return None
+
+
+def _stored(tiff: bytes, order: str, kind: int, count: int, start: int) -> Field | None:
+    """The value of an entry of a known type as stored at `start`; None when it runs past the end."""
+    size = struct.calcsize(_UNIT_FORMATS[kind]) * count
+    return Field(kind, count, tiff[start:start + size], order) if start + size <= len(tiff) else None
 
 
 def with_tags(tiff: bytes, tags: Directory) -> bytes:
@@ -252,10 +246,10 @@ def _read_directory(tiff: bytes, order: str, offset: int) -> dict[int, Field]:
     for tag, kind, number, start in ifd_entries(tiff, order, offset):
         if kind not in _UNIT_FORMATS:
             continue  # a type this reader does not know: its size is unknown too
-        size = struct.calcsize(_UNIT_FORMATS[kind]) * number
-        if start + size > len(tiff):
+        field = _stored(tiff, order, kind, number, start)
+        if field is None:
             raise ValueError("a value runs past the end of the EXIF block")
-        fields[tag] = Field(kind, number, tiff[start:start + size], order)
+        fields[tag] = field
     return fields
 
 
